@@ -1,0 +1,36 @@
+"""albert-tfx: ALBERT pretraining, fine-tuning and serving as a TFX pipeline."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="albert-tfx",
+    version="0.1.0",
+    description="A production TFX/Keras stack that pretrains, fine-tunes and serves ALBERT text models.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    # TFX 1.16 supports CPython 3.9-3.10 only; we build and test on 3.10.
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["trainer*", "serving*", "pipeline*", "components*", "albert_tfx*"]),
+    package_data={"trainer": ["presets/*.json"]},
+    install_requires=[
+        "tfx>=1.16,<1.17",
+        "tensorflow>=2.16,<2.17",
+        "tensorflow-text>=2.16,<2.17",
+        "tensorflow-transform>=1.16,<1.17",
+        "tensorflow-serving-api>=2.16,<2.17",
+        "apache-beam[gcp]>=2.61,<2.62",
+        "keras>=3.5,<3.13",
+        "keras-hub>=0.25,<0.26",
+        "keras-nlp>=0.25,<0.26",
+        "sentencepiece>=0.2,<0.3",
+        "safetensors>=0.4,<0.9",
+        "numpy>=1.26,<2",
+        "PyYAML>=6,<7",
+        "kfp>=2.5,<2.6",
+    ],
+    extras_require={
+        "airflow": ["apache-airflow>=2.10,<3"],
+        "test": ["pytest>=8,<10"],
+    },
+    entry_points={"console_scripts": ["albert-tfx=albert_tfx.cli:main"]},
+)

@@ -1,0 +1,131 @@
+"""`albert-tfx convert`: any supported source → our model, saved as `albert_config.json` + Keras weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+from trainer.checkpoints.original import (
+    ImportReport,
+    WeightImportError,
+    has_pretraining_heads,
+    infer_config_from_weights,
+    load_original_weights,
+    read_original_checkpoint,
+)
+from trainer.config import AlbertConfig, ConfigError
+
+SOURCE_FORMATS = ("original", "hf", "keras-hub")
+CONFIG_FILE = "albert_config.json"
+WEIGHTS_FILE = "model.weights.h5"
+SUMMARY_FILE = "conversion.json"
+
+
+def _config_for_original(src: str, config: Optional[str]) -> Optional[AlbertConfig]:
+    """`--config` (a JSON path or a preset name), else an `albert_config.json` beside the checkpoint."""
+    from trainer.presets import PRESETS, get_preset
+
+    if config:
+        return get_preset(config) if config in PRESETS else AlbertConfig.from_json_file(config)
+    directory = src if os.path.isdir(src) else os.path.dirname(os.path.abspath(src))
+    for candidate in (os.path.join(directory, CONFIG_FILE), os.path.join(directory, "assets", CONFIG_FILE)):
+        if os.path.exists(candidate):
+            return AlbertConfig.from_json_file(candidate)
+    return None
+
+
+def read_source(source_format: str, src: str, config: Optional[str] = None):
+    """(config, original-layout weights) for `src` in `source_format`."""
+    if source_format == "original":
+        weights = read_original_checkpoint(src)
+        albert_config = _config_for_original(src, config)
+        if albert_config is None:
+            raise ConfigError(
+                f"{src}: no {CONFIG_FILE} beside the checkpoint (TF-Hub modules ship none); pass "
+                "--config PATH or a preset name such as --config base"
+            )
+        inferred = infer_config_from_weights(weights, albert_config)
+        if inferred != albert_config:
+            differing = [k for k, v in inferred.to_dict().items() if getattr(albert_config, k) != v]
+            raise WeightImportError(
+                f"{src}: the config does not match the checkpoint's shapes in {differing} "
+                f"(checkpoint: { {k: getattr(inferred, k) for k in differing} })"
+            )
+        return albert_config, weights
+    if source_format == "hf":
+        from trainer.checkpoints.huggingface import read_huggingface
+
+        return read_huggingface(src, config)
+    if source_format == "keras-hub":
+        from trainer.checkpoints.keras_hub import read_keras_hub
+
+        return read_keras_hub(src)
+    raise ValueError(f"unknown source format {source_format!r}; use one of {SOURCE_FORMATS}")
+
+
+def build_model(albert_config: AlbertConfig, with_pretraining_heads: bool):
+    from trainer.encoder import AlbertEncoder
+    from trainer.pretrainer import AlbertPretrainer
+
+    encoder = AlbertEncoder.from_albert_config(albert_config)
+    return AlbertPretrainer(encoder) if with_pretraining_heads else encoder
+
+
+def import_weights(source_format: str, src: str, config: Optional[str] = None):
+    """Builds our model for `src` and loads its weights: (model, report). Heads come along when present."""
+    albert_config, weights = read_source(source_format, src, config)
+    model = build_model(albert_config, has_pretraining_heads(weights))
+    report = load_original_weights(model, weights, source=str(src))
+    if report.unused:
+        raise WeightImportError(f"{src}: variables the model has no place for: {report.unused[:10]}"
+                                + (f" and {len(report.unused) - 10} more" if len(report.unused) > 10 else ""))
+    return model, report
+
+
+def save_converted(model, out_dir: str, report: ImportReport, source_format: str, *, overwrite: bool = False) -> str:
+    """Writes config, weights and a summary into `out_dir`, atomically: a failure leaves no half directory."""
+    from trainer.encoder import AlbertEncoder
+
+    if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise FileExistsError(f"{out_dir}: exists and is not empty (pass --overwrite to replace it)")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".convert-", dir=parent)
+    try:
+        encoder = model if isinstance(model, AlbertEncoder) else model.encoder
+        encoder.albert_config.to_json_file(os.path.join(staging, CONFIG_FILE))
+        model.save_weights(os.path.join(staging, WEIGHTS_FILE))
+        summary = {
+            "source": report.source,
+            "source_format": source_format,
+            "model": type(model).__name__,
+            "heads": report.heads,
+            "variables_loaded": len(report.loaded),
+            "parameters": int(model.count_params()),
+        }
+        with open(os.path.join(staging, SUMMARY_FILE), "w", encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=2)
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def load_converted(directory: str):
+    """The model that `save_converted` wrote (an `AlbertPretrainer` when heads were imported)."""
+    summary_path = os.path.join(directory, SUMMARY_FILE)
+    try:
+        with open(summary_path, encoding="utf-8") as handle:
+            summary = json.load(handle)
+    except FileNotFoundError:
+        raise WeightImportError(f"{directory}: no {SUMMARY_FILE}; not a directory written by albert-tfx convert") from None
+    albert_config = AlbertConfig.from_json_file(os.path.join(directory, CONFIG_FILE))
+    model = build_model(albert_config, summary["model"] == "AlbertPretrainer")
+    model.load_weights(os.path.join(directory, WEIGHTS_FILE))
+    return model
