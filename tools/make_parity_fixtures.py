@@ -160,6 +160,7 @@ def write_hf(model: AlbertForPreTraining, hf_dir: str) -> list[str]:
             log(f"removing {name} written by save_pretrained (not needed)")
             path = os.path.join(hf_dir, name)
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    os.chmod(os.path.join(hf_dir, "model.safetensors"), 0o644)  # safetensors writes it 0600
     with safe_open(os.path.join(hf_dir, "model.safetensors"), framework="np") as f:
         keys = sorted(f.keys())
     return keys

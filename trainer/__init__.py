@@ -1,0 +1,1 @@
+"""The Keras trainer: ALBERT config, encoder, heads, task models, weight import (and, next, run_fn)."""

@@ -18,10 +18,6 @@ def encoder_inputs():
     return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUT_NAMES}
 
 
-# Added to attention scores at padding positions (float32, so safe under mixed precision).
-_PADDING_BIAS = -1e9
-
-
 @keras.saving.register_keras_serializable(package="albert_tfx")
 class AlbertEncoder(keras.Model):
     """ALBERT encoder (Lan et al., 2019) as a functional Keras model.
@@ -142,15 +138,11 @@ class AlbertEncoder(keras.Model):
         embeddings = self.embeddings_dropout(self.embeddings_layer_norm(embeddings))
         hidden_states = self.embedding_projection(embeddings)
 
-        # [batch, 1, 1, seq], float32: computed once, added to every layer's attention scores.
-        attention_bias = ops.multiply(
-            ops.subtract(1.0, ops.cast(padding_mask, "float32")), _PADDING_BIAS
-        )[:, None, None, :]
         for layer_index in range(num_hidden_layers):
             for inner in range(inner_group_num):
                 attention = self.attention_blocks[config.attention_block_key(layer_index, inner)]
                 ffn = self.ffn_blocks[config.ffn_block_key(layer_index, inner)]
-                hidden_states = ffn(attention(hidden_states, attention_bias))
+                hidden_states = ffn(attention(hidden_states, padding_mask))
 
         pooled_output = self.pooler(hidden_states[:, 0, :])
         super().__init__(

@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+# Added to attention scores at padding positions, in float32.
+_PADDING_BIAS = -1e9
+
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
 class AlbertSelfAttention(keras.layers.Layer):
@@ -58,14 +61,16 @@ class AlbertSelfAttention(keras.layers.Layer):
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm"
         )
 
-    def build(self, hidden_states_shape, attention_bias_shape=None):
+    def build(self, hidden_states_shape, padding_mask_shape=None):
         self.query_key_value.build(hidden_states_shape)
         self.output_dense.build((*hidden_states_shape[:2], self.num_heads, self.head_size))
         self.layer_norm.build(hidden_states_shape)
         self.built = True
 
-    def call(self, hidden_states, attention_bias, training=None):
-        """`attention_bias`: float32 `[batch, 1, 1, seq]`, 0 where attended and a large negative at padding."""
+    def call(self, hidden_states, padding_mask, training=None):
+        """`padding_mask`: int `[batch, seq]`, 1 for real tokens. An integer so Keras does not autocast it: the
+        padding bias must stay float32 (in float16 it would be -inf, and a fully padded row NaN)."""
+        attention_bias = ((1.0 - ops.cast(padding_mask, "float32")) * _PADDING_BIAS)[:, None, None, :]
         qkv = self.query_key_value(hidden_states)
         # Scaling the queries (seq x head) is cheaper than scaling the scores (seq x seq).
         query = qkv[:, :, 0] * ops.cast(1.0 / (self.head_size**0.5), qkv.dtype)
@@ -79,7 +84,7 @@ class AlbertSelfAttention(keras.layers.Layer):
         attention_output = self.output_dropout(self.output_dense(context), training=training)
         return self.layer_norm(hidden_states + attention_output)
 
-    def compute_output_shape(self, hidden_states_shape, attention_bias_shape=None):
+    def compute_output_shape(self, hidden_states_shape, padding_mask_shape=None):
         return hidden_states_shape
 
     def get_config(self):

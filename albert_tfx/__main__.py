@@ -1,0 +1,3 @@
+from albert_tfx.cli import main
+import sys
+sys.exit(main())
