@@ -43,6 +43,8 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")  # each case traces its own tf.function; the retracing warning is noise
+
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
 
@@ -70,11 +72,11 @@ class Plan:
     repeats: int
 
 
-# Chosen so that `--presets tiny,base` takes about 5 minutes on 2 cores (base's batch-32 inference and
-# training step take seconds per call; their spread run to run is a few percent, so 5 repeats suffice).
+# Chosen so that `--presets tiny,base` takes about 4-5 minutes on an idle 2-core machine (up to ~7 when
+# another process competes): base's batch-32 inference and training step take 3-5 s per call.
 PLANS: Dict[str, Dict[str, Plan]] = {
-    "tiny": {"inference_batch1": Plan(5, 100), "inference_batch32": Plan(3, 30), "mlm_train_step": Plan(3, 30)},
-    "base": {"inference_batch1": Plan(3, 20), "inference_batch32": Plan(1, 5), "mlm_train_step": Plan(2, 5)},
+    "tiny": {"inference_batch1": Plan(5, 100), "inference_batch32": Plan(3, 30), "mlm_train_step": Plan(3, 40)},
+    "base": {"inference_batch1": Plan(3, 40), "inference_batch32": Plan(1, 10), "mlm_train_step": Plan(2, 10)},
 }
 QUICK_PLAN = Plan(1, 2)
 CASES = ("inference_batch1", "inference_batch32", "mlm_train_step")
@@ -217,6 +219,41 @@ def train_step_fn(side: Side, jit_compile: bool):
 
 
 # --- harness ---------------------------------------------------------------------------------------------
+
+
+class CpuShare:
+    """How much of the machine's CPU other processes used between `start()` and `stop()` (Linux only).
+
+    Timings are only comparable run to run on a quiet machine; this records whether it was: the
+    machine's busy CPU time (`/proc/stat`, including time the hypervisor gave to other guests) minus this
+    process's own, over wall time x CPU count.
+    """
+
+    def start(self):
+        self._wall, self._busy, self._own = time.perf_counter(), self._machine_busy_s(), self._own_s()
+
+    def stop(self):
+        if self._busy is None:
+            return None
+        wall = time.perf_counter() - self._wall
+        other = (self._machine_busy_s() - self._busy) - (self._own_s() - self._own)
+        return round(max(0.0, other / (wall * (os.cpu_count() or 1))), 3)
+
+    @staticmethod
+    def _machine_busy_s():
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                ticks = [int(value) for value in stat.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own_s():
+        times = os.times()
+        return times.user + times.system
+
 
 
 def time_interleaved(functions: Dict[str, Callable], args, plan: Plan) -> Dict[str, List[float]]:
@@ -379,8 +416,13 @@ def parse_args(argv: Sequence[str]):
     )
     args = parser.parse_args(argv)
     args.preset_list = [p.strip() for p in args.presets.split(",") if p.strip()]
+    if not args.preset_list:
+        parser.error("--presets names no preset")
     for preset in args.preset_list:
-        get_preset(preset)  # fails early on an unknown name
+        try:
+            get_preset(preset)  # fail early on an unknown name
+        except ValueError as error:
+            parser.error(str(error))
     return args
 
 
@@ -393,6 +435,8 @@ def main(argv: Sequence[str] = None) -> int:
         pass
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
+    cpu_share = CpuShare()
+    cpu_share.start()
     now = datetime.datetime.now(datetime.timezone.utc)
     results: Dict[str, object] = {
         "benchmark": BENCHMARK,
@@ -418,10 +462,14 @@ def main(argv: Sequence[str] = None) -> int:
         print(f"[{preset}]", flush=True)
         results.update(bench_preset(preset, args, rng))
     results["machine_load_avg_1min_at_end"] = os.getloadavg()[0]
+    # 0.0 = nothing else ran; 0.5 = other processes kept one of two cores busy throughout.
+    results["machine_cpu_share_used_by_other_processes"] = cpu_share.stop()
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     print_table(results, args.preset_list)
-    print(f"run time {results['run_seconds']:.0f} s; 1-min load average {load_start:.2f} at start, "
-          f"{results['machine_load_avg_1min_at_end']:.2f} at end")
+    print(
+        f"run time {results['run_seconds']:.0f} s; share of the machine's CPU used by other processes "
+        f"meanwhile: {results['machine_cpu_share_used_by_other_processes']} (0 = quiet machine)"
+    )
 
     if args.quick or args.no_write:
         print("(quick/no-write run: results not written)")

@@ -14,7 +14,8 @@ class AlbertSelfAttention(keras.layers.Layer):
     keras-hub's `TransformerEncoder` bundles attention with the feed-forward block, so it cannot express
     ALBERT's attention-only or FFN-only sharing (paper, Table 4); this layer is the attention half.
     Query, key and value are one fused `EinsumDense` (kernel `[hidden, 3, heads, head_size]`): one matmul
-    instead of three, which is most of our speed edge on CPU over keras-hub's separate projections.
+    instead of three (the attention block's forward + backward measured ~10% faster than keras-hub's
+    separate projections at base shapes on CPU; see benchmarks/).
     """
 
     def __init__(
@@ -71,11 +72,11 @@ class AlbertSelfAttention(keras.layers.Layer):
         """`padding_mask`: int `[batch, seq]`, 1 for real tokens. An integer so Keras does not autocast it: the
         padding bias must stay float32 (in float16 it would be -inf, and a fully padded row NaN)."""
         attention_bias = ((1.0 - ops.cast(padding_mask, "float32")) * _PADDING_BIAS)[:, None, None, :]
-        qkv = self.query_key_value(hidden_states)
+        # unstack, not three strided slices: each slice's gradient is a full-size StridedSliceGrad, which
+        # made the training step ~10% slower than keras-hub's; unstack's gradient is a single stack.
+        query, key, value = ops.unstack(self.query_key_value(hidden_states), 3, axis=2)
         # Scaling the queries (seq x head) is cheaper than scaling the scores (seq x seq).
-        query = qkv[:, :, 0] * ops.cast(1.0 / (self.head_size**0.5), qkv.dtype)
-        key = qkv[:, :, 1]
-        value = qkv[:, :, 2]
+        query = query * ops.cast(1.0 / (self.head_size**0.5), query.dtype)
         scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
         # Softmax in float32 so that mixed precision neither overflows the padding bias nor loses mass.
         probs = ops.softmax(ops.cast(scores, "float32") + attention_bias, axis=-1)
