@@ -2,12 +2,14 @@
 
 import keras
 
+from trainer.keras_compat import DistributedFitCompat
+
 from trainer.encoder import AlbertEncoder, encoder_inputs
 from trainer.heads import ClassificationHead
 
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
-class AlbertClassifier(keras.Model):
+class AlbertClassifier(DistributedFitCompat, keras.Model):
     """`AlbertEncoder` + `ClassificationHead`: the encoder's three inputs in, `logits` `[batch, num_classes]` out."""
 
     def __init__(self, encoder: AlbertEncoder, num_classes: int, dropout=0.1, **kwargs):

@@ -2,12 +2,14 @@
 
 import keras
 
+from trainer.keras_compat import DistributedFitCompat
+
 from trainer.encoder import ENCODER_INPUT_NAMES, AlbertEncoder, encoder_inputs
 from trainer.heads import AlbertMaskedLMHead, SentenceOrderHead
 
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
-class AlbertPretrainer(keras.Model):
+class AlbertPretrainer(DistributedFitCompat, keras.Model):
     """`AlbertEncoder` + masked-LM head (decoder tied to the word embeddings) + sentence-order head.
 
     Inputs: the encoder's three plus `masked_lm_positions` (int32 `[batch, num_predictions]`).

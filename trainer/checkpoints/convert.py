@@ -86,26 +86,31 @@ def import_weights(source_format: str, src: str, config: Optional[str] = None):
 
 
 def save_converted(model, out_dir: str, report: ImportReport, source_format: str, *, overwrite: bool = False) -> str:
-    """Writes config, weights and a summary into `out_dir`, atomically: a failure leaves no half directory."""
+    """Writes an imported model with a summary of where it came from (see `save_model_directory`)."""
+    summary = {
+        "source": report.source,
+        "source_format": source_format,
+        "heads": report.heads,
+        "variables_loaded": len(report.loaded),
+    }
+    return save_model_directory(model, out_dir, summary, overwrite=overwrite)
+
+
+def save_model_directory(model, out_dir: str, summary: dict, *, overwrite: bool = False) -> str:
+    """Writes config, weights and `summary` (plus the model class) into `out_dir`, atomically: a failure
+    leaves no half directory, and an existing non-empty `out_dir` is kept unless `overwrite`."""
     from trainer.encoder import AlbertEncoder
 
     if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
         raise FileExistsError(f"{out_dir}: exists and is not empty (pass --overwrite to replace it)")
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".convert-", dir=parent)
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=parent)
     try:
         encoder = model if isinstance(model, AlbertEncoder) else model.encoder
         encoder.albert_config.to_json_file(os.path.join(staging, CONFIG_FILE))
         model.save_weights(os.path.join(staging, WEIGHTS_FILE))
-        summary = {
-            "source": report.source,
-            "source_format": source_format,
-            "model": type(model).__name__,
-            "heads": report.heads,
-            "variables_loaded": len(report.loaded),
-            "parameters": int(model.count_params()),
-        }
+        summary = {**summary, "model": type(model).__name__, "parameters": int(model.count_params())}
         with open(os.path.join(staging, SUMMARY_FILE), "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
         if os.path.exists(out_dir):

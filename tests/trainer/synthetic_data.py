@@ -1,0 +1,66 @@
+"""Small pretraining and classification TFRecords in the trainer's formats, made by the tests themselves."""
+
+import numpy as np
+import tensorflow as tf
+
+from trainer import data_contract as dc
+
+
+def _int64(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+
+
+def _float(values):
+    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
+
+
+def write_pretraining_records(path, count=64, vocab_size=100, seq_length=32, predictions=5, seed=0):
+    """`count` examples: random ids, a pair layout, `predictions - 1` masked positions (the last padded)."""
+    rng = np.random.default_rng(seed)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for _ in range(count):
+            length = int(rng.integers(seq_length // 2, seq_length + 1))
+            ids = np.zeros(seq_length, int)
+            ids[:length] = rng.integers(5, vocab_size, length)
+            ids[0], ids[length - 1] = dc.CLS_ID, dc.SEP_ID
+            mask = (np.arange(seq_length) < length).astype(int)
+            segments = ((np.arange(seq_length) >= length // 2) & (mask == 1)).astype(int)
+            positions = np.sort(rng.choice(np.arange(1, length - 1), predictions - 1, replace=False))
+            masked_ids = ids[positions]
+            order = int(rng.integers(0, 2))
+            # A learnable signal: swapped pairs start their second segment with token 7.
+            ids[length // 2] = 7 if order else 8
+            ids_masked = ids.copy()
+            ids_masked[positions] = dc.MASK_ID
+            features = {
+                dc.INPUT_IDS: _int64(ids_masked),
+                dc.SEGMENT_IDS: _int64(segments),
+                dc.INPUT_MASK: _int64(mask),
+                dc.MASKED_LM_POSITIONS: _int64(list(positions) + [0]),
+                dc.MASKED_LM_IDS: _int64(list(masked_ids) + [0]),
+                dc.MASKED_LM_WEIGHTS: _float([1.0] * (predictions - 1) + [0.0]),
+                dc.SENTENCE_ORDER_LABEL: _int64([order]),
+            }
+            writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+    return str(path)
+
+
+def write_classification_records(path, count=64, vocab_size=100, seq_length=16, num_classes=2, seed=0):
+    """Transformed-layout examples whose label is visible in token 1 (token id 10 + label)."""
+    rng = np.random.default_rng(seed)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for _ in range(count):
+            label = int(rng.integers(0, num_classes))
+            length = int(rng.integers(4, seq_length + 1))
+            ids = np.zeros(seq_length, int)
+            ids[:length] = rng.integers(20, vocab_size, length)
+            ids[0], ids[1], ids[length - 1] = dc.CLS_ID, 10 + label, dc.SEP_ID
+            mask = (np.arange(seq_length) < length).astype(int)
+            features = {
+                dc.TOKEN_IDS: _int64(ids),
+                dc.SEGMENT_IDS: _int64(np.zeros(seq_length, int)),
+                dc.PADDING_MASK: _int64(mask),
+                dc.LABEL_IDS: _int64([label]),
+            }
+            writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+    return str(path)

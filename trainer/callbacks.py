@@ -1,0 +1,97 @@
+"""Training callbacks: preemption-safe checkpoints, learning-rate and throughput logs, a final metrics JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+
+class PreemptionCheckpoint(keras.callbacks.Callback):
+    """Saves model and optimizer state (slots and step counter included) at the end of every "epoch".
+
+    An epoch here is one checkpoint interval, so a restart resumes exactly at a checkpoint boundary and
+    loses at most one interval of work. Every worker saves (MultiWorkerMirroredStrategy requires it);
+    only the chief writes into `directory`, the others into a scratch directory of their own.
+    """
+
+    def __init__(self, directory: str, steps_per_interval: int, keep: int, chief: bool, task_id: int = 0):
+        super().__init__()
+        self.directory = directory if chief else os.path.join(directory, f".worker-{task_id}-scratch")
+        self.steps_per_interval = steps_per_interval
+        self.keep = keep
+        self._manager: Optional[tf.train.CheckpointManager] = None
+
+    def attach(self, model: keras.Model) -> int:
+        """Creates the checkpoint for `model` (its optimizer built) and restores the newest one: the step to
+        resume from (0 for a fresh run)."""
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+        self._manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=self.keep)
+        latest = self._manager.latest_checkpoint
+        if not latest:
+            return 0
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(re.search(r"ckpt-(\d+)$", latest).group(1))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._manager.save(checkpoint_number=(epoch + 1) * self.steps_per_interval)
+
+
+class TrainingLogger(keras.callbacks.Callback):
+    """Writes learning rate and examples/s to TensorBoard every `every` steps (Keras' TensorBoard callback
+    writes the losses and metrics), and the final metrics JSON."""
+
+    def __init__(self, log_dir: str, global_batch_size: int, every: int, initial_step: int, metrics_path: Optional[str]):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train"))
+        self.global_batch_size = global_batch_size
+        self.every = every
+        self.step = initial_step
+        self.initial_step = initial_step
+        self.metrics_path = metrics_path
+        self._window_start = None
+        self._run_start = None
+        self._last_logs = {}
+
+    def on_train_begin(self, logs=None):
+        self._run_start = self._window_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self._last_logs = dict(logs or {})
+        if self.step % self.every:
+            return
+        now = time.perf_counter()
+        examples_per_second = self.every * self.global_batch_size / max(now - self._window_start, 1e-9)
+        self._window_start = now
+        learning_rate = self.model.optimizer.learning_rate
+        with self.writer.as_default(step=self.step):
+            tf.summary.scalar("learning_rate", float(keras.ops.convert_to_numpy(learning_rate)))
+            tf.summary.scalar("examples_per_second", examples_per_second)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if not self.metrics_path:
+            return
+        elapsed = time.perf_counter() - self._run_start
+        steps_run = self.step - self.initial_step
+        final = {k: float(v) for k, v in {**self._last_logs, **(logs or {})}.items()}
+        summary = {
+            "final_step": self.step,
+            "optimizer_iterations": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+            "resumed_from_step": self.initial_step,
+            "steps_this_run": steps_run,
+            "wall_seconds_this_run": round(elapsed, 3),
+            "examples_per_second": round(steps_run * self.global_batch_size / max(elapsed, 1e-9), 2),
+            "metrics": final,
+        }
+        os.makedirs(os.path.dirname(os.path.abspath(self.metrics_path)), exist_ok=True)
+        temporary = self.metrics_path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=2)
+        os.replace(temporary, self.metrics_path)

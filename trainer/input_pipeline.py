@@ -1,0 +1,128 @@
+"""tf.data input pipelines for the two tasks: static shapes, `drop_remainder`, no Python per step (TPU-safe).
+
+Pipelines yield `(inputs, targets, sample_weights)` with the model's input names, global batches; Keras
+splits them across the strategy's replicas.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional
+
+import tensorflow as tf
+
+from trainer import data_contract as dc
+
+
+def _files(file_pattern) -> List[str]:
+    patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
+    files = sorted(f for pattern in patterns for f in tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no input files match {patterns}")
+    return files
+
+
+def _records(files: List[str]) -> tf.data.Dataset:
+    compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
+    return tf.data.TFRecordDataset(files, compression_type=compression)
+
+
+def _repeat_and_shuffle(dataset: tf.data.Dataset, *, shuffle: bool, seed: int) -> tf.data.Dataset:
+    options = tf.data.Options()
+    # Shard by element, not by file: small runs have fewer files than workers.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    dataset = dataset.with_options(options).repeat()
+    if shuffle:
+        dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    return dataset
+
+
+def pretraining_feature_spec(max_seq_length: int, max_predictions_per_seq: int) -> Dict[str, tf.io.FixedLenFeature]:
+    sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
+    predictions = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
+    return {
+        dc.INPUT_IDS: sequence,
+        dc.SEGMENT_IDS: sequence,
+        dc.INPUT_MASK: sequence,
+        dc.MASKED_LM_POSITIONS: predictions,
+        dc.MASKED_LM_IDS: predictions,
+        dc.MASKED_LM_WEIGHTS: tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32),
+        dc.SENTENCE_ORDER_LABEL: tf.io.FixedLenFeature([1], tf.int64),
+    }
+
+
+def pretraining_to_model(features: Dict[str, tf.Tensor]):
+    """Parsed pretraining features -> (inputs, targets, sample_weights) for `AlbertPretrainer`."""
+    inputs = {
+        "token_ids": tf.cast(features[dc.INPUT_IDS], tf.int32),
+        "segment_ids": tf.cast(features[dc.SEGMENT_IDS], tf.int32),
+        "padding_mask": tf.cast(features[dc.INPUT_MASK], tf.int32),
+        "masked_lm_positions": tf.cast(features[dc.MASKED_LM_POSITIONS], tf.int32),
+    }
+    sentence_order = tf.cast(tf.reshape(features[dc.SENTENCE_ORDER_LABEL], [-1]), tf.int32)
+    targets = {"mlm_logits": tf.cast(features[dc.MASKED_LM_IDS], tf.int32), "sop_logits": sentence_order}
+    weights = {
+        "mlm_logits": tf.cast(features[dc.MASKED_LM_WEIGHTS], tf.float32),
+        "sop_logits": tf.ones_like(sentence_order, tf.float32),
+    }
+    return inputs, targets, weights
+
+
+def pretraining_dataset(
+    file_pattern,
+    global_batch_size: int,
+    max_seq_length: int,
+    max_predictions_per_seq: int,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    skip_batches: int = 0,
+    masking_fn: Optional[Callable] = None,
+) -> tf.data.Dataset:
+    """Batches of `PretrainingDataGen` TFRecords; `masking_fn` (dynamic masking) re-masks each batch."""
+    spec = pretraining_feature_spec(max_seq_length, max_predictions_per_seq)
+    dataset = _repeat_and_shuffle(_records(_files(file_pattern)), shuffle=shuffle, seed=seed)
+    dataset = dataset.batch(global_batch_size, drop_remainder=True)
+    dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
+    if masking_fn is not None:
+        dataset = dataset.map(masking_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(pretraining_to_model, num_parallel_calls=tf.data.AUTOTUNE)
+    # Resuming skips the batches already trained on, so the resumed run sees the same data order.
+    return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+
+
+def classification_feature_spec(max_seq_length: int) -> Dict[str, tf.io.FixedLenFeature]:
+    sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
+    return {
+        dc.TOKEN_IDS: sequence,
+        dc.SEGMENT_IDS: sequence,
+        dc.PADDING_MASK: sequence,
+        dc.LABEL_IDS: tf.io.FixedLenFeature([], tf.int64),
+    }
+
+
+def classification_to_model(features: Dict[str, tf.Tensor]):
+    inputs = {name: tf.cast(features[name], tf.int32) for name in (dc.TOKEN_IDS, dc.SEGMENT_IDS, dc.PADDING_MASK)}
+    return inputs, {"logits": tf.cast(features[dc.LABEL_IDS], tf.int32)}
+
+
+def classification_dataset(
+    file_pattern,
+    global_batch_size: int,
+    max_seq_length: int,
+    *,
+    shuffle: bool = True,
+    repeat: bool = True,
+    seed: int = 0,
+    skip_batches: int = 0,
+    feature_spec: Optional[Dict[str, tf.io.FixedLenFeature]] = None,
+) -> tf.data.Dataset:
+    """Batches of transformed examples (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`)."""
+    spec = feature_spec or classification_feature_spec(max_seq_length)
+    dataset = _records(_files(file_pattern))
+    if repeat:
+        dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed)
+    dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
+    dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(classification_to_model, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,255 @@
+"""The Transform module: text -> SentencePiece ids, segment ids, padding mask and label ids.
+
+TFX's Transform component loads this file (`module_file`) and calls `preprocessing_fn(inputs,
+custom_config)`; the resulting transform graph is saved with the model, so serving tokenizes with the very
+same graph. The pieces are plain TensorFlow functions, usable outside TFT as well:
+
+- `to_text`: a feature tensor (dense, sparse or ragged; a missing value is an empty row) -> [batch] strings,
+  several values of one feature joined with a space;
+- `normalize_text`: invalid UTF-8 replaced by U+FFFD, then the normalization of
+  components/sentencepiece_vocab/normalize.py (NUL and U+FEFF removed, NFKC, optional lower case,
+  whitespace runs to one space, stripped); the tests check both agree on every code point;
+- `load_tokenizer`: tf_text.SentencepieceTokenizer over the bytes of the component's spm.model (embedded
+  in the graph as a constant: the transform graph does not need the file afterwards);
+- `longest_first_lengths`: how many pieces of a and b survive longest-first truncation, in closed form;
+- `pack_inputs`: [CLS] a [SEP] or [CLS] a [SEP] b [SEP], segment ids 0 for [CLS] a [SEP] and 1 for b [SEP],
+  padded with <pad> (id 0) to a static max_seq_length;
+- `encode_texts`: all of the above from raw strings to the model's inputs.
+
+Outputs (names from trainer/data_contract.py), all int64 (tf.Example's integer type, which TFT writes),
+shape [batch, max_seq_length] except label_ids ([batch]): `token_ids`, `segment_ids`, `padding_mask`
+(1 for real pieces, 0 for padding) and, when a label feature is configured, `label_ids`.
+
+Labels: integers are turned into strings first, so 0/1 and "neg"/"pos" both work; a TFT vocabulary named
+`LABEL_VOCABULARY` maps them to ids (serving reads the label names from that file,
+`tft.TFTransformOutput.vocabulary_by_name(LABEL_VOCABULARY)`). With custom_config["label_values"] the
+ids follow that list and any other value gets -1; without it TFT orders the labels by decreasing
+frequency (ties: reverse lexicographic). A missing or empty label gets -1: the trainer must skip those rows.
+
+Bad input never fails the graph: missing or empty text gives [CLS] [SEP] and padding, invalid UTF-8 is
+replaced, and text is cut to `max_text_chars` characters after normalization (default 32 characters per
+position, well above what max_seq_length pieces can hold) before tokenization.
+
+custom_config keys (the `*_KEY` constants below): `sentencepiece_model_path` (the spm.model file of the
+SentencePieceVocab artifact; required), `text_features` (one name, or two for sentence pairs; required),
+`label_feature` (optional), `label_values` (optional list), `max_seq_length` (default 128), `lower_case`
+(must equal the vocabulary's; default False), `max_text_chars` (optional).
+"""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+import tensorflow_transform as tft
+
+from trainer import data_contract
+
+SENTENCEPIECE_MODEL_PATH_KEY = "sentencepiece_model_path"
+TEXT_FEATURES_KEY = "text_features"
+LABEL_FEATURE_KEY = "label_feature"
+LABEL_VALUES_KEY = "label_values"
+MAX_SEQ_LENGTH_KEY = "max_seq_length"
+LOWER_CASE_KEY = "lower_case"
+MAX_TEXT_CHARS_KEY = "max_text_chars"
+
+DEFAULT_MAX_SEQ_LENGTH = 128
+# Characters of normalized text kept per sequence position before tokenizing (a piece is at most 16
+# characters by SentencePiece's default max_sentencepiece_length; twice that leaves a margin).
+TEXT_CHARS_PER_POSITION = 32
+# The TFT vocabulary file (and its name) that maps label values to label_ids.
+LABEL_VOCABULARY = "label_vocabulary"
+# What label_ids holds for a missing, empty or unlisted label.
+UNKNOWN_LABEL_ID = -1
+OUTPUT_DTYPE = tf.int64
+
+# The same tuples as components/sentencepiece_vocab/normalize.py (this package must not import
+# components); tests assert they agree.
+REMOVED_CODEPOINTS = (0x0000, 0xFEFF)
+WHITESPACE_CODEPOINTS = (
+    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+    0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A,
+    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+)
+
+
+def _re2_class(codepoints: Sequence[int]) -> str:
+    return "[" + "".join(f"\\x{{{c:X}}}" for c in codepoints) + "]"
+
+
+_REMOVED_RE2 = _re2_class(REMOVED_CODEPOINTS)
+_WHITESPACE_RUN_RE2 = _re2_class(WHITESPACE_CODEPOINTS) + "+"
+
+TensorLike = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
+
+
+def _map_values(fn, x: TensorLike) -> TensorLike:
+    if isinstance(x, tf.SparseTensor):
+        return tf.SparseTensor(x.indices, fn(x.values), x.dense_shape)
+    if isinstance(x, tf.RaggedTensor):
+        return tf.ragged.map_flat_values(fn, x)
+    return fn(x)
+
+
+def to_text(x: TensorLike) -> tf.Tensor:
+    """A feature ([batch], [batch, n], sparse or ragged; strings or integers) -> [batch] strings.
+
+    Several values of one row are joined with a space; a row without a value becomes "".
+    """
+    if x.dtype.is_integer:
+        x = _map_values(tf.strings.as_string, x)
+    elif x.dtype != tf.string:
+        raise TypeError(f"expected a string or integer feature, got {x.dtype.name}")
+    if isinstance(x, tf.SparseTensor):
+        x = tf.RaggedTensor.from_sparse(x)
+    if isinstance(x, tf.RaggedTensor) or x.shape.rank == 2:
+        return tf.strings.reduce_join(x, axis=1, separator=" ")
+    if x.shape.rank == 1:
+        return x
+    raise ValueError(f"expected a feature of rank 1 or 2, got shape {x.shape}")
+
+
+def normalize_text(texts: tf.Tensor, lower_case: bool = False) -> tf.Tensor:
+    """TensorFlow twin of components/sentencepiece_vocab/normalize.py (invalid UTF-8 -> U+FFFD first)."""
+    texts = tf.strings.unicode_transcode(
+        texts, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+    texts = tf.strings.regex_replace(texts, _REMOVED_RE2, "")
+    texts = tf_text.normalize_utf8(texts, "NFKC")
+    if lower_case:
+        texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, _WHITESPACE_RUN_RE2, " ")
+    return tf.strings.regex_replace(texts, "^ +| +$", "")
+
+
+def load_tokenizer(model_path: str) -> tf_text.SentencepieceTokenizer:
+    """tf_text.SentencepieceTokenizer for the spm.model at `model_path` (the bytes go into the graph)."""
+    with tf.io.gfile.GFile(model_path, "rb") as f:
+        model = f.read()
+    return tf_text.SentencepieceTokenizer(model=model, out_type=tf.int32)
+
+
+def longest_first_lengths(len_a: tf.Tensor, len_b: tf.Tensor, budget: int) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Pieces of a and b kept when the longer one loses a piece at a time until a + b <= budget.
+
+    Ties trim b (as BERT/ALBERT's _truncate_seq_pair does), so when both are cut a keeps ceil(budget / 2)
+    and b floor(budget / 2). Closed form, elementwise over the batch.
+    """
+    half_up = (budget + 1) // 2
+    keep_a = tf.minimum(len_a, tf.maximum(budget - len_b, half_up))
+    keep_b = tf.minimum(len_b, budget - keep_a)
+    return keep_a, keep_b
+
+
+def _take(ids: tf.RaggedTensor, n: tf.Tensor) -> tf.RaggedTensor:
+    """The first n[i] pieces of each row i."""
+    positions = tf.ragged.range(ids.row_lengths())
+    return tf.ragged.boolean_mask(ids, positions < tf.expand_dims(n, 1))
+
+
+def pack_inputs(
+    ids_a: tf.RaggedTensor, ids_b: Optional[tf.RaggedTensor], max_seq_length: int
+) -> Dict[str, tf.Tensor]:
+    """[CLS] a [SEP] (b [SEP]) with segment ids and padding mask, truncated longest-first, padded.
+
+    `ids_a`, `ids_b`: [batch, (pieces)] ragged piece ids. Returns int64 [batch, max_seq_length] tensors.
+    """
+    ids_a = tf.cast(ids_a, OUTPUT_DTYPE)
+    if ids_b is None:
+        if max_seq_length < 2:
+            raise ValueError(f"max_seq_length must be >= 2 for [CLS] a [SEP], got {max_seq_length}")
+        parts = [_take(ids_a, tf.minimum(ids_a.row_lengths(), max_seq_length - 2))]
+    else:
+        if max_seq_length < 3:
+            raise ValueError(f"max_seq_length must be >= 3 for [CLS] a [SEP] b [SEP], got {max_seq_length}")
+        ids_b = tf.cast(ids_b, OUTPUT_DTYPE)
+        keep_a, keep_b = longest_first_lengths(ids_a.row_lengths(), ids_b.row_lengths(), max_seq_length - 3)
+        parts = [_take(ids_a, keep_a), _take(ids_b, keep_b)]
+    batch = ids_a.nrows()
+    cls = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(data_contract.CLS_ID, OUTPUT_DTYPE)))
+    sep = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(data_contract.SEP_ID, OUTPUT_DTYPE)))
+    tokens = [cls, parts[0], sep]
+    segments = [tf.zeros_like(cls), tf.zeros_like(parts[0]), tf.zeros_like(sep)]
+    if len(parts) == 2:
+        tokens += [parts[1], sep]
+        segments += [tf.ones_like(parts[1]), tf.ones_like(sep)]
+    tokens = tf.concat(tokens, axis=1)
+    segments = tf.concat(segments, axis=1)
+    shape = [None, max_seq_length]
+    return {
+        data_contract.TOKEN_IDS: tokens.to_tensor(default_value=data_contract.PAD_ID, shape=shape),
+        data_contract.SEGMENT_IDS: segments.to_tensor(default_value=0, shape=shape),
+        data_contract.PADDING_MASK: tf.ones_like(tokens).to_tensor(default_value=0, shape=shape),
+    }
+
+
+def encode_texts(
+    tokenizer: tf_text.SentencepieceTokenizer,
+    texts: Sequence[tf.Tensor],
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+    lower_case: bool = False,
+    max_text_chars: Optional[int] = None,
+) -> Dict[str, tf.Tensor]:
+    """One or two [batch] string tensors (raw text) -> token_ids, segment_ids, padding_mask."""
+    if len(texts) not in (1, 2):
+        raise ValueError(f"expected one text (single) or two (pair), got {len(texts)}")
+    max_text_chars = max_text_chars or TEXT_CHARS_PER_POSITION * max_seq_length
+    ids = []
+    for text in texts:
+        text = normalize_text(text, lower_case)
+        text = tf.strings.substr(text, 0, max_text_chars, unit="UTF8_CHAR")
+        ids.append(tokenizer.tokenize(text))
+    return pack_inputs(ids[0], ids[1] if len(ids) == 2 else None, max_seq_length)
+
+
+def label_ids(label: TensorLike, label_values: Optional[Sequence[str]] = None) -> tf.Tensor:
+    """TFT: label values (strings or integers) -> int64 [batch] ids through the LABEL_VOCABULARY vocabulary."""
+    labels = tf.strings.strip(to_text(label))
+    if label_values:
+        known = tf.reduce_any(tf.equal(tf.expand_dims(labels, 1), tf.constant(list(label_values))[None, :]), axis=1)
+        labels = tf.where(known, labels, "")  # TFT leaves "" out of the vocabulary: it maps to UNKNOWN_LABEL_ID
+    return tft.compute_and_apply_vocabulary(
+        labels,
+        vocab_filename=LABEL_VOCABULARY,
+        reserved_tokens=list(label_values) if label_values else None,
+        default_value=UNKNOWN_LABEL_ID,
+    )
+
+
+class Config:
+    """custom_config, checked: raises ValueError naming the key for a missing or bad value."""
+
+    def __init__(self, custom_config: Optional[Mapping[str, Any]]):
+        config = dict(custom_config or {})
+        for key in (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY):
+            if not config.get(key):
+                raise ValueError(f"custom_config[{key!r}] is required; got keys {sorted(config)}")
+        self.model_path: str = config[SENTENCEPIECE_MODEL_PATH_KEY]
+        text_features = config[TEXT_FEATURES_KEY]
+        self.text_features: List[str] = [text_features] if isinstance(text_features, str) else list(text_features)
+        if len(self.text_features) not in (1, 2):
+            raise ValueError(f"custom_config[{TEXT_FEATURES_KEY!r}] must name 1 or 2 features, got {text_features!r}")
+        self.label_feature: Optional[str] = config.get(LABEL_FEATURE_KEY) or None
+        self.label_values: Optional[List[str]] = [str(v) for v in config.get(LABEL_VALUES_KEY) or []] or None
+        self.max_seq_length = int(config.get(MAX_SEQ_LENGTH_KEY) or DEFAULT_MAX_SEQ_LENGTH)
+        minimum = 1 + 2 * len(self.text_features)
+        if self.max_seq_length < minimum:
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] must be >= {minimum}, got {self.max_seq_length}")
+        self.lower_case = bool(config.get(LOWER_CASE_KEY, False))
+        self.max_text_chars = int(config.get(MAX_TEXT_CHARS_KEY) or TEXT_CHARS_PER_POSITION * self.max_seq_length)
+
+
+def _feature(inputs: Mapping[str, TensorLike], name: str) -> TensorLike:
+    if name not in inputs:
+        raise ValueError(f"feature {name!r} is not among the Transform inputs: {sorted(inputs)}")
+    return inputs[name]
+
+
+def preprocessing_fn(inputs: Mapping[str, TensorLike], custom_config: Optional[Mapping[str, Any]] = None):
+    """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids)."""
+    config = Config(custom_config)
+    tokenizer = load_tokenizer(config.model_path)
+    texts = [to_text(_feature(inputs, name)) for name in config.text_features]
+    outputs = encode_texts(tokenizer, texts, config.max_seq_length, config.lower_case, config.max_text_chars)
+    if config.label_feature:
+        outputs[data_contract.LABEL_IDS] = label_ids(_feature(inputs, config.label_feature), config.label_values)
+    return outputs

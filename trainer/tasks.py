@@ -1,0 +1,74 @@
+"""The two training tasks: which model, which losses and metrics, and how warm starts load weights."""
+
+from __future__ import annotations
+
+import keras
+
+from trainer.checkpoints import load_converted
+from trainer.checkpoints.convert import CONFIG_FILE
+from trainer.classifier import AlbertClassifier
+from trainer.config import AlbertConfig, ConfigError
+from trainer.encoder import AlbertEncoder
+from trainer.presets import get_preset
+from trainer.pretrainer import AlbertPretrainer
+from trainer.training_config import TrainingConfig
+
+
+def resolve_albert_config(config: TrainingConfig) -> AlbertConfig:
+    """The encoder shape: a warm start's own config wins, then `albert_config_path`, then the preset."""
+    import os
+
+    if config.warm_start_path:
+        albert_config = AlbertConfig.from_json_file(os.path.join(config.warm_start_path, CONFIG_FILE))
+    elif config.albert_config_path:
+        albert_config = AlbertConfig.from_json_file(config.albert_config_path)
+    else:
+        albert_config = get_preset(config.preset)
+    if config.max_seq_length > albert_config.max_position_embeddings:
+        raise ConfigError(
+            f"TrainingConfig.max_seq_length={config.max_seq_length} exceeds the encoder's "
+            f"max_position_embeddings={albert_config.max_position_embeddings}"
+        )
+    return albert_config
+
+
+def build_model(config: TrainingConfig, albert_config: AlbertConfig) -> keras.Model:
+    encoder = AlbertEncoder.from_albert_config(albert_config)
+    if config.task == "pretrain":
+        model = AlbertPretrainer(encoder)
+    else:
+        model = AlbertClassifier(encoder, config.num_classes, dropout=config.classifier_dropout)
+    if config.warm_start_path:
+        warm_start(model, config.warm_start_path)
+    return model
+
+
+def warm_start(model: keras.Model, path: str) -> None:
+    """Loads the encoder (and, pretraining on pretraining, the heads too) from a `convert`/pretraining output."""
+    source = load_converted(path)
+    source_encoder = source if isinstance(source, AlbertEncoder) else source.encoder
+    if isinstance(model, AlbertPretrainer) and isinstance(source, AlbertPretrainer):
+        model.set_weights(source.get_weights())
+    else:
+        model.encoder.set_weights(source_encoder.get_weights())
+
+
+def compile_model(model: keras.Model, config: TrainingConfig, optimizer: keras.optimizers.Optimizer) -> None:
+    sparse = keras.losses.SparseCategoricalCrossentropy
+    if config.task == "pretrain":
+        model.compile(
+            optimizer=optimizer,
+            # ALBERT's MLM loss averages over the real predictions only (masked_lm_weights), not the padding.
+            loss={"mlm_logits": sparse(from_logits=True, reduction="mean_with_sample_weight"),
+                  "sop_logits": sparse(from_logits=True)},
+            weighted_metrics={"mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                              "sop_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+            jit_compile=config.xla,
+        )
+    else:
+        model.compile(
+            optimizer=optimizer,
+            loss={"logits": sparse(from_logits=True)},
+            metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+            jit_compile=config.xla,
+        )
