@@ -44,10 +44,20 @@ class PreemptionCheckpoint(keras.callbacks.Callback):
 
 class TrainingLogger(keras.callbacks.Callback):
     """Writes learning rate and examples/s to TensorBoard every `every` steps (Keras' TensorBoard callback
-    writes the losses and metrics), and the final metrics JSON."""
+    writes the losses and metrics), the current step to `progress_path` (for monitoring), and the final
+    metrics JSON."""
 
-    def __init__(self, log_dir: str, global_batch_size: int, every: int, initial_step: int, metrics_path: Optional[str]):
+    def __init__(
+        self,
+        log_dir: str,
+        global_batch_size: int,
+        every: int,
+        initial_step: int,
+        metrics_path: Optional[str],
+        progress_path: Optional[str] = None,
+    ):
         super().__init__()
+        self.progress_path = progress_path
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train"))
         self.global_batch_size = global_batch_size
         self.every = every
@@ -74,6 +84,8 @@ class TrainingLogger(keras.callbacks.Callback):
             tf.summary.scalar("learning_rate", float(keras.ops.convert_to_numpy(learning_rate)))
             tf.summary.scalar("examples_per_second", examples_per_second)
         self.writer.flush()
+        if self.progress_path:
+            _write_json(self.progress_path, {"step": self.step, "examples_per_second": round(examples_per_second, 2)})
 
     def on_train_end(self, logs=None):
         if not self.metrics_path:
@@ -90,8 +102,13 @@ class TrainingLogger(keras.callbacks.Callback):
             "examples_per_second": round(steps_run * self.global_batch_size / max(elapsed, 1e-9), 2),
             "metrics": final,
         }
-        os.makedirs(os.path.dirname(os.path.abspath(self.metrics_path)), exist_ok=True)
-        temporary = self.metrics_path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
-        os.replace(temporary, self.metrics_path)
+        _write_json(self.metrics_path, summary)
+
+
+def _write_json(path: str, value: dict) -> None:
+    """Replaces `path` atomically, so a reader (or a kill) never sees half a file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2)
+    os.replace(temporary, path)

@@ -144,7 +144,9 @@ def apply_dynamic_masking(dataset: tf.data.Dataset, vocab_size: int, *, max_pred
 
     Each element is paired with a seed from `tf.data.Dataset.random(seed, rerandomize_each_iteration=
     True)`, so every epoch (each new iterator, including through `.repeat()` after this) draws new
-    masks, reproducibly for a given `seed` (None: different on every run).
+    masks, reproducibly for a given `seed` (None: different on every run). The seeds follow element
+    positions, so applied after `.repeat()` and before `.skip(n)` a resumed run re-draws the masks the
+    interrupted run would have used. It is a dataset -> dataset transform (not a `Dataset.map` fn).
     """
     masker = DynamicMasker(vocab_size, max_predictions_per_seq, selection_rate, mask_token_rate,
                            random_token_rate, unselectable_ids)

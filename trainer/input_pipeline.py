@@ -122,7 +122,9 @@ def classification_dataset(
     dataset = _records(_files(file_pattern))
     if repeat:
         dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed)
+    dataset = dataset.map(lambda record: tf.io.parse_single_example(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
+    # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
+    dataset = dataset.filter(lambda features: features[dc.LABEL_IDS] >= 0)
     dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
-    dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(classification_to_model, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

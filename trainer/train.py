@@ -4,6 +4,7 @@ Outputs under `config.model_dir`:
   checkpoints/        model + optimizer state every `checkpoint_every_steps` (resumed automatically)
   logs/               TensorBoard: losses, MLM/SOP or classification accuracy, learning rate, examples/s
   metrics.json        final step, metrics, wall time, throughput
+  progress.json       the current step and examples/s, every `log_every_steps`
   final/              albert_config.json + model.weights.h5 (+ conversion.json): warm-start and export input
 """
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
 METRICS_FILE = "metrics.json"
+PROGRESS_FILE = "progress.json"
 FINAL_DIR = "final"
 
 
@@ -101,6 +103,7 @@ def _train(config, train_files, eval_files, strategy, masking_fn) -> TrainResult
             config.log_every_steps,
             initial_step,
             os.path.join(config.model_dir, METRICS_FILE) if chief else None,
+            os.path.join(config.model_dir, PROGRESS_FILE) if chief else None,
         ),
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=config.log_every_steps),
     ]

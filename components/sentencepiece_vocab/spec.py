@@ -1,0 +1,121 @@
+"""The SentencePieceVocab component's spec: its input, output, execution parameters and their defaults."""
+
+import json
+from typing import Any, Dict, List, Union
+
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from components.sentencepiece_vocab.artifact import SentencePieceModel
+
+# Channel keys.
+EXAMPLES_KEY = "examples"
+SENTENCEPIECE_MODEL_KEY = "sentencepiece_model"
+
+# Execution parameter keys.
+TEXT_FEATURES_KEY = "text_features"  # JSON list of feature names (bytes features of the tf.Examples)
+SPLITS_KEY = "splits"  # JSON list of the Examples splits to read
+VOCAB_SIZE_KEY = "vocab_size"
+MODEL_TYPE_KEY = "model_type"
+CHARACTER_COVERAGE_KEY = "character_coverage"
+LOWER_CASE_KEY = "lower_case"
+MAX_SENTENCES_KEY = "max_sentences"
+HELDOUT_FRACTION_KEY = "heldout_fraction"
+MAX_HELDOUT_SENTENCES_KEY = "max_heldout_sentences"
+SEED_KEY = "seed"
+MAX_SENTENCE_CHARS_KEY = "max_sentence_chars"
+NUM_THREADS_KEY = "num_threads"
+
+MODEL_TYPES = ("unigram", "bpe")
+
+DEFAULTS: Dict[str, Any] = {
+    SPLITS_KEY: ["train"],
+    # ALBERT's released vocabularies have 30,000 pieces; our corpora are far smaller.
+    VOCAB_SIZE_KEY: 8000,
+    MODEL_TYPE_KEY: "unigram",
+    # SentencePiece's advice: 0.9995 for languages with rich character sets (Chinese, Japanese);
+    # 1.0 suits small alphabets.
+    CHARACTER_COVERAGE_KEY: 0.9995,
+    LOWER_CASE_KEY: False,
+    MAX_SENTENCES_KEY: 1_000_000,
+    HELDOUT_FRACTION_KEY: 0.01,
+    MAX_HELDOUT_SENTENCES_KEY: 10_000,
+    SEED_KEY: 0,
+    # Longer lines are cut to this many characters (and counted as truncated).
+    MAX_SENTENCE_CHARS_KEY: 4096,
+    # SentencePiece's trainer threads. Fixed, not the machine's core count: the EM sums depend on it, and
+    # the same value gives the same model bytes.
+    NUM_THREADS_KEY: 2,
+}
+
+
+class SentencePieceVocabSpec(ComponentSpec):
+    """Examples in; a SentencePieceModel artifact (spm.model, spm.vocab, summary.json) out."""
+
+    PARAMETERS = {
+        TEXT_FEATURES_KEY: ExecutionParameter(type=str),
+        SPLITS_KEY: ExecutionParameter(type=str, optional=True),
+        VOCAB_SIZE_KEY: ExecutionParameter(type=int, optional=True),
+        MODEL_TYPE_KEY: ExecutionParameter(type=str, optional=True),
+        CHARACTER_COVERAGE_KEY: ExecutionParameter(type=float, optional=True),
+        LOWER_CASE_KEY: ExecutionParameter(type=bool, optional=True),
+        MAX_SENTENCES_KEY: ExecutionParameter(type=int, optional=True),
+        HELDOUT_FRACTION_KEY: ExecutionParameter(type=float, optional=True),
+        MAX_HELDOUT_SENTENCES_KEY: ExecutionParameter(type=int, optional=True),
+        SEED_KEY: ExecutionParameter(type=int, optional=True),
+        MAX_SENTENCE_CHARS_KEY: ExecutionParameter(type=int, optional=True),
+        NUM_THREADS_KEY: ExecutionParameter(type=int, optional=True),
+    }
+    INPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+    OUTPUTS = {SENTENCEPIECE_MODEL_KEY: ChannelParameter(type=SentencePieceModel)}
+
+
+def _names(value: Union[str, List[str], None], key: str) -> List[str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [value]  # a bare feature name
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{key} must be a non-empty list of non-empty strings, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{key} has duplicates: {list(value)!r}")
+    return list(value)
+
+
+def resolve_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+    """Execution properties with defaults filled in, lists decoded and every value checked.
+
+    Raises ValueError naming the parameter for a bad value.
+    """
+    p = dict(DEFAULTS)
+    p.update({k: v for k, v in exec_properties.items() if v is not None and k in SentencePieceVocabSpec.PARAMETERS})
+    if TEXT_FEATURES_KEY not in p:
+        raise ValueError(f"{TEXT_FEATURES_KEY} is required")
+    p[TEXT_FEATURES_KEY] = _names(p[TEXT_FEATURES_KEY], TEXT_FEATURES_KEY)
+    p[SPLITS_KEY] = _names(p[SPLITS_KEY], SPLITS_KEY)
+    for key in (VOCAB_SIZE_KEY, MAX_SENTENCES_KEY, MAX_HELDOUT_SENTENCES_KEY, SEED_KEY, MAX_SENTENCE_CHARS_KEY,
+                NUM_THREADS_KEY):
+        if isinstance(p[key], bool) or not isinstance(p[key], int):
+            raise ValueError(f"{key} must be an integer, got {p[key]!r}")
+    for key in (CHARACTER_COVERAGE_KEY, HELDOUT_FRACTION_KEY):
+        if isinstance(p[key], bool) or not isinstance(p[key], (int, float)):
+            raise ValueError(f"{key} must be a number, got {p[key]!r}")
+        p[key] = float(p[key])
+    p[LOWER_CASE_KEY] = bool(p[LOWER_CASE_KEY])
+    if p[MODEL_TYPE_KEY] not in MODEL_TYPES:
+        raise ValueError(f"{MODEL_TYPE_KEY} must be one of {MODEL_TYPES}, got {p[MODEL_TYPE_KEY]!r}")
+    checks = (
+        (VOCAB_SIZE_KEY, p[VOCAB_SIZE_KEY] > 5, "> 5 (the 5 special pieces and at least one more)"),
+        (CHARACTER_COVERAGE_KEY, 0.0 < p[CHARACTER_COVERAGE_KEY] <= 1.0, "in (0, 1]"),
+        (HELDOUT_FRACTION_KEY, 0.0 <= p[HELDOUT_FRACTION_KEY] < 1.0, "in [0, 1)"),
+        (MAX_SENTENCES_KEY, p[MAX_SENTENCES_KEY] > 0, "> 0"),
+        (MAX_HELDOUT_SENTENCES_KEY, p[MAX_HELDOUT_SENTENCES_KEY] >= 0, ">= 0"),
+        (SEED_KEY, p[SEED_KEY] >= 0, ">= 0"),
+        (MAX_SENTENCE_CHARS_KEY, p[MAX_SENTENCE_CHARS_KEY] > 0, "> 0"),
+        (NUM_THREADS_KEY, p[NUM_THREADS_KEY] > 0, "> 0"),
+    )
+    for key, ok, rule in checks:
+        if not ok:
+            raise ValueError(f"{key} must be {rule}, got {p[key]!r}")
+    return p

@@ -1,0 +1,124 @@
+"""Training building blocks: config validation, schedule, optimizers, input pipelines, warm start, logs."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.trainer.synthetic_data import write_classification_records, write_pretraining_records
+from trainer import input_pipeline
+from trainer.config import ConfigError
+from trainer.optimization import AdamW, Lamb, WarmupPolynomialDecay, create_optimizer
+from trainer.tasks import build_model
+from trainer.train import FINAL_DIR, METRICS_FILE, resolve_precision, train
+from trainer.training_config import TrainingConfig
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"task": "translate"}, "task"),
+        ({"train_steps": 100, "checkpoint_every_steps": 30}, "checkpoint_every_steps"),
+        ({"warmup_steps": 2000}, "warmup_steps"),
+        ({"max_seq_length": 1024}, "max_seq_length"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"global_batch_size": 0}, "global_batch_size"),
+    ],
+)
+def test_training_config_errors_name_the_field(changes, field):
+    with pytest.raises(ConfigError, match=field):
+        TrainingConfig(**changes)
+
+
+def test_schedule_warms_up_linearly_then_decays_polynomially():
+    schedule = WarmupPolynomialDecay(peak=1e-3, decay_steps=110, warmup_steps=10, end=1e-4, power=1.0)
+    values = {step: float(schedule(step)) for step in (0, 4, 9, 10, 60, 110, 500)}
+    assert values[0] == pytest.approx(1e-4) and values[4] == pytest.approx(5e-4) and values[9] == pytest.approx(1e-3)
+    assert values[10] == pytest.approx(1e-3)
+    assert values[60] == pytest.approx(0.5 * (1e-3 - 1e-4) + 1e-4)
+    assert values[110] == pytest.approx(1e-4) and values[500] == pytest.approx(1e-4)
+    assert WarmupPolynomialDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_optimizer_per_task_and_weight_decay_skips_layer_norm_and_biases():
+    assert isinstance(create_optimizer(TrainingConfig(task="pretrain")), Lamb)
+    optimizer = create_optimizer(TrainingConfig(task="classify"))
+    assert isinstance(optimizer, AdamW) and optimizer.global_clipnorm == 1.0
+    dense, norm = keras.layers.Dense(3), keras.layers.LayerNormalization()
+    dense.build((None, 3))
+    norm.build((None, 3))
+    optimizer.build(dense.trainable_variables + norm.trainable_variables)
+    decayed = {v.name: optimizer._use_weight_decay(v) for v in dense.trainable_variables + norm.trainable_variables}
+    assert decayed == {"kernel": True, "bias": False, "gamma": False, "beta": False}
+
+
+def test_gradient_accumulation_updates_every_k_batches():
+    config = TrainingConfig(task="classify", gradient_accumulation_steps=2, train_steps=10, checkpoint_every_steps=5,
+                            warmup_steps=0, learning_rate=0.1)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=create_optimizer(config), loss="mse")
+    x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    snapshots = [model.get_weights()[0].copy()]
+    for _ in range(4):
+        model.train_on_batch(x, y)
+        snapshots.append(model.get_weights()[0].copy())
+    changed = [not np.array_equal(a, b) for a, b in zip(snapshots, snapshots[1:])]
+    assert changed == [False, True, False, True]
+
+
+def test_precision_auto_is_float32_on_cpu():
+    assert resolve_precision(TrainingConfig(), tf.distribute.get_strategy()) == "float32"
+    assert resolve_precision(TrainingConfig(precision="mixed_bfloat16"), tf.distribute.get_strategy()) == "mixed_bfloat16"
+
+
+def test_pipelines_have_static_shapes_and_skip_unlabelled_rows(tmp_path):
+    pretraining = input_pipeline.pretraining_dataset(
+        write_pretraining_records(tmp_path / "p.tfrecord", count=20, seq_length=32, predictions=5), 8, 32, 5
+    )
+    inputs, targets, weights = pretraining.element_spec
+    assert inputs["token_ids"].shape == (8, 32) and targets["mlm_logits"].shape == (8, 5)
+    assert weights["mlm_logits"].shape == (8, 5) and targets["sop_logits"].shape == (8,)
+
+    path = write_classification_records(tmp_path / "c.tfrecord", count=10, seq_length=16)
+    records = [r.numpy() for r in tf.data.TFRecordDataset(path)]
+    with tf.io.TFRecordWriter(str(tmp_path / "with_unlabelled.tfrecord")) as writer:
+        for index, record in enumerate(records):
+            example = tf.train.Example.FromString(record)
+            if index % 2:
+                example.features.feature["label_ids"].int64_list.value[0] = -1
+            writer.write(example.SerializeToString())
+    evaluation = input_pipeline.classification_dataset(
+        str(tmp_path / "with_unlabelled.tfrecord"), 4, 16, shuffle=False, repeat=False
+    )
+    labels = np.concatenate([t["logits"].numpy() for _, t in evaluation])
+    assert len(labels) == 5 and (labels >= 0).all()
+
+
+def test_pretrain_then_fine_tune_from_it_with_logs_and_metrics(tmp_path):
+    pretraining_file = write_pretraining_records(tmp_path / "p.tfrecord", count=32, seq_length=32, predictions=5)
+    pretrain = TrainingConfig(task="pretrain", model_dir=str(tmp_path / "pretrain"), max_seq_length=32,
+                              max_predictions_per_seq=5, global_batch_size=8, train_steps=6, checkpoint_every_steps=3,
+                              warmup_steps=1, learning_rate=1e-3, log_every_steps=2)
+    pretrained = train(pretrain, pretraining_file)
+    final_dir = tmp_path / "pretrain" / FINAL_DIR
+    summary = json.loads((final_dir / "conversion.json").read_text())
+    assert summary["model"] == "AlbertPretrainer" and summary["task"] == "pretrain"
+    metrics = json.loads((tmp_path / "pretrain" / METRICS_FILE).read_text())
+    assert metrics["final_step"] == 6 and {"mlm_logits_accuracy", "sop_logits_accuracy"} <= set(metrics["metrics"])
+    tags = set()
+    for root, _, files in os.walk(tmp_path / "pretrain" / "logs"):
+        for name in files:
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(root, name)):
+                tags |= {value.tag for value in event.summary.value}
+    assert {"learning_rate", "examples_per_second"} <= tags and any("loss" in tag for tag in tags)
+
+    classify = TrainingConfig(task="classify", model_dir=str(tmp_path / "classify"), warm_start_path=str(final_dir),
+                              max_seq_length=32, train_steps=4, checkpoint_every_steps=2, warmup_steps=1)
+    model = build_model(classify, pretrained.albert_config)
+    for ours, theirs in zip(model.encoder.weights, pretrained.model.encoder.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    result = train(classify, write_classification_records(tmp_path / "c.tfrecord", seq_length=32))
+    assert result.final_step == 4 and "accuracy" in result.history
