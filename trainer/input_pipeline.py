@@ -6,11 +6,12 @@ splits them across the strategy's replicas.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import tensorflow as tf
 
 from trainer import data_contract as dc
+from trainer.dynamic_masking import apply_dynamic_masking
 
 
 def _files(file_pattern) -> List[str]:
@@ -77,15 +78,19 @@ def pretraining_dataset(
     shuffle: bool = True,
     seed: int = 0,
     skip_batches: int = 0,
-    masking_fn: Optional[Callable] = None,
+    dynamic_masking_vocab_size: Optional[int] = None,
 ) -> tf.data.Dataset:
-    """Batches of `PretrainingDataGen` TFRecords; `masking_fn` (dynamic masking) re-masks each batch."""
+    """Batches of `PretrainingDataGen` TFRecords. With `dynamic_masking_vocab_size`, every batch is masked
+    anew (new masks each epoch, reproducible from `seed`; see `trainer.dynamic_masking`)."""
     spec = pretraining_feature_spec(max_seq_length, max_predictions_per_seq)
     dataset = _repeat_and_shuffle(_records(_files(file_pattern)), shuffle=shuffle, seed=seed)
     dataset = dataset.batch(global_batch_size, drop_remainder=True)
     dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
-    if masking_fn is not None:
-        dataset = dataset.map(masking_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    if dynamic_masking_vocab_size:
+        # After repeat and before skip: a resumed run re-draws the masks the interrupted one would have.
+        dataset = apply_dynamic_masking(
+            dataset, dynamic_masking_vocab_size, max_predictions_per_seq=max_predictions_per_seq, seed=seed
+        )
     dataset = dataset.map(pretraining_to_model, num_parallel_calls=tf.data.AUTOTUNE)
     # Resuming skips the batches already trained on, so the resumed run sees the same data order.
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

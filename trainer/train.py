@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import sys
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import keras
 import tensorflow as tf
@@ -63,7 +63,6 @@ def train(
     train_files: Union[str, Sequence[str]],
     eval_files: Union[str, Sequence[str], None] = None,
     strategy: Optional[tf.distribute.Strategy] = None,
-    masking_fn: Optional[Callable] = None,
 ) -> TrainResult:
     """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `config.model_dir`."""
     strategy = strategy or create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
@@ -71,12 +70,12 @@ def train(
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(resolve_precision(config, strategy))
     try:
-        return _train(config, train_files, eval_files, strategy, masking_fn)
+        return _train(config, train_files, eval_files, strategy)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config, train_files, eval_files, strategy, masking_fn) -> TrainResult:
+def _train(config, train_files, eval_files, strategy) -> TrainResult:
     albert_config = resolve_albert_config(config)
     chief = is_chief(strategy)
     with strategy.scope():
@@ -93,7 +92,7 @@ def _train(config, train_files, eval_files, strategy, masking_fn) -> TrainResult
     if initial_step:
         print(f"resuming from the checkpoint at step {initial_step} of {config.train_steps}", file=sys.stderr)
 
-    datasets = _datasets(config, train_files, eval_files, initial_step, masking_fn)
+    datasets = _datasets(config, albert_config, train_files, eval_files, initial_step)
     log_dir = os.path.join(config.model_dir, LOG_DIR) if chief else os.path.join(config.model_dir, f".logs-worker-{_task_id(strategy)}")
     callbacks = [
         checkpoints,
@@ -134,11 +133,12 @@ def _train(config, train_files, eval_files, strategy, masking_fn) -> TrainResult
     return TrainResult(model, albert_config, config.train_steps, initial_step, history)
 
 
-def _datasets(config: TrainingConfig, train_files, eval_files, initial_step: int, masking_fn):
+def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, eval_files, initial_step: int):
     if config.task == "pretrain":
         make = lambda files, shuffle, skip: input_pipeline.pretraining_dataset(  # noqa: E731
             files, config.global_batch_size, config.max_seq_length, config.max_predictions_per_seq,
-            shuffle=shuffle, seed=config.seed, skip_batches=skip, masking_fn=masking_fn,
+            shuffle=shuffle, seed=config.seed, skip_batches=skip,
+            dynamic_masking_vocab_size=albert_config.vocab_size if config.dynamic_masking else None,
         )
         datasets = {"train": make(train_files, True, initial_step)}
         if eval_files and config.eval_steps:

@@ -7,7 +7,7 @@ Input: `examples` (Examples from ExampleGen) and the names of their text feature
 mirrors in TensorFlow.
 """
 
-from components.sentencepiece_vocab.artifact import (
+from components.artifacts import (
     MODEL_FILE,
     SUMMARY_FILE,
     VOCAB_FILE,

@@ -8,7 +8,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 
 from components.sentencepiece_vocab import executor
 from components.sentencepiece_vocab import spec as spec_lib
-from components.sentencepiece_vocab.artifact import SentencePieceModel
+from components.artifacts import SentencePieceModel
 
 
 class SentencePieceVocab(base_beam_component.BaseBeamComponent):

@@ -42,7 +42,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from components.sentencepiece_vocab import artifact as artifact_lib
+from components import artifacts as artifact_lib
 from components.sentencepiece_vocab import spec as spec_lib
 from components.sentencepiece_vocab.normalize import normalize
 from trainer import data_contract

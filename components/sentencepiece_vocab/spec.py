@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Union
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.sentencepiece_vocab.artifact import SentencePieceModel
+from components.artifacts import SentencePieceModel
 
 # Channel keys.
 EXAMPLES_KEY = "examples"

@@ -122,3 +122,18 @@ def test_pretrain_then_fine_tune_from_it_with_logs_and_metrics(tmp_path):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     result = train(classify, write_classification_records(tmp_path / "c.tfrecord", seq_length=32))
     assert result.final_step == 4 and "accuracy" in result.history
+
+
+def test_dynamic_masking_in_the_pipeline_draws_new_masks_per_pass(tmp_path):
+    path = write_pretraining_records(tmp_path / "p.tfrecord", count=16, seq_length=32, predictions=5)
+    dataset = input_pipeline.pretraining_dataset(path, 8, 32, 5, shuffle=False, seed=3, dynamic_masking_vocab_size=100)
+    first = [next(iter(dataset))[0]["masked_lm_positions"].numpy() for _ in range(2)]
+    assert first[0].shape == (8, 5)
+    assert not np.array_equal(first[0], first[1])
+    inputs, targets, weights = next(iter(dataset))
+    real = weights["mlm_logits"].numpy() > 0
+    assert real.any()
+    tokens = inputs["token_ids"].numpy()
+    positions = inputs["masked_lm_positions"].numpy()
+    # The [CLS] position is never chosen for prediction.
+    assert not (positions[real] == 0).any() and (tokens[:, 0] == 2).all()

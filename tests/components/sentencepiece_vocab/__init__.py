@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.sentencepiece_vocab import artifact as artifact_lib
+from components import artifacts as artifact_lib
 from components.sentencepiece_vocab import executor as executor_lib
 from components.sentencepiece_vocab import spec as spec_lib
 

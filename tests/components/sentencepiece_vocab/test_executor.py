@@ -3,7 +3,7 @@
 import sentencepiece as spm
 import pytest
 
-from components.sentencepiece_vocab import artifact as artifact_lib
+from components import artifacts as artifact_lib
 from components.sentencepiece_vocab.normalize import normalize
 from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples
 from trainer import data_contract

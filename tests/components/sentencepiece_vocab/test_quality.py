@@ -7,7 +7,7 @@ orchestrated path); the dev text is normalized as the component normalizes befor
 
 import pytest
 
-from components.sentencepiece_vocab import artifact as artifact_lib
+from components import artifacts as artifact_lib
 from components.sentencepiece_vocab.executor import unknown_rate
 from components.sentencepiece_vocab.normalize import normalize
 from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples

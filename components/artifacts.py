@@ -1,7 +1,8 @@
-"""The `SentencePieceModel` artifact type and the files inside one.
+"""Artifact types that our components exchange, defined once (the components do not import each other,
+they all import this module): `SentencePieceModel` and the files inside one.
 
-An artifact's directory holds the trained model, its vocabulary and a JSON summary of the run. The file
-names are defined here and nowhere else; use `model_path` and friends to find them.
+A SentencePieceModel's directory holds the trained model, its vocabulary and a JSON summary of the run.
+The file names are defined here and nowhere else; use `model_path` and friends to find them.
 """
 
 import json
