@@ -45,3 +45,13 @@ SENTENCE_ORDER_SWAPPED = 1
 TOKEN_IDS = "token_ids"
 PADDING_MASK = "padding_mask"
 LABEL_IDS = "label_ids"
+
+# Text normalization shared by the SentencePiece vocabulary (components/sentencepiece_vocab/normalize.py)
+# and the in-graph Transform (trainer/preprocessing.py): removed first, then NFKC, then every whitespace
+# run (str.isspace() on Python 3.10, checked by the tests) becomes one space.
+REMOVED_CODEPOINTS = (0x0000, 0xFEFF)
+WHITESPACE_CODEPOINTS = (
+    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+    0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A,
+    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+)

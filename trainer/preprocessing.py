@@ -62,14 +62,9 @@ LABEL_VOCABULARY = "label_vocabulary"
 UNKNOWN_LABEL_ID = -1
 OUTPUT_DTYPE = tf.int64
 
-# The same tuples as components/sentencepiece_vocab/normalize.py (this package must not import
-# components); tests assert they agree.
-REMOVED_CODEPOINTS = (0x0000, 0xFEFF)
-WHITESPACE_CODEPOINTS = (
-    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
-    0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A,
-    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
-)
+# Shared with the vocabulary component's normalization (defined once in the data contract).
+REMOVED_CODEPOINTS = data_contract.REMOVED_CODEPOINTS
+WHITESPACE_CODEPOINTS = data_contract.WHITESPACE_CODEPOINTS
 
 
 def _re2_class(codepoints: Sequence[int]) -> str:

@@ -23,17 +23,12 @@ Two differences between the two Unicode libraries are absorbed here:
 import re
 import unicodedata
 
-# Characters removed before anything else (see the module docstring). trainer/preprocessing.py holds the
-# same tuple; tests assert the two agree.
-REMOVED_CODEPOINTS = (0x0000, 0xFEFF)
+from trainer import data_contract
 
-# Every code point for which str.isspace() is true on Python 3.10 (tests assert this). trainer/preprocessing.py
-# holds the same tuple for its RE2 pattern.
-WHITESPACE_CODEPOINTS = (
-    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
-    0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A,
-    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
-)
+# Removed before anything else, and the whitespace that collapses (see the module docstring): defined once
+# in the data contract, which the in-graph Transform (trainer/preprocessing.py) uses too.
+REMOVED_CODEPOINTS = data_contract.REMOVED_CODEPOINTS
+WHITESPACE_CODEPOINTS = data_contract.WHITESPACE_CODEPOINTS
 
 # Characters Python's NFKC maps but tensorflow-text's ICU leaves as they are.
 ICU_NFKC_INERT_CODEPOINTS = (0xAB69,) + tuple(range(0x1FBF0, 0x1FBFA))

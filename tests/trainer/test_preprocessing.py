@@ -10,7 +10,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.sentencepiece_vocab import artifact as artifact_lib
+from components import artifacts as artifact_lib
 from components.sentencepiece_vocab import normalize as component_normalize
 from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples
 from trainer import data_contract
