@@ -1,4 +1,5 @@
-"""Speed benchmarks of albert-tfx against its peer implementation (keras-hub).
+"""Speed benchmarks of albert-tfx, each against a peer measured in the same run (keras-hub for the model,
+a single-process loop for the Beam data path).
 
 Each benchmark is a module of this package, runnable on its own (`python -m benchmarks.<name>`), that
 times our code and the peer's the same way, prints a table, writes `benchmarks/results/<name>.json` and
@@ -9,6 +10,10 @@ modules that are not benchmarks start with an underscore or are listed in `run_a
 
 Modules:
     encoder_speed: encoder inference latency/throughput and one MLM training step, ours vs keras-hub.
+    training_throughput: Keras training steps/s with and without XLA, ours vs keras-hub's AlbertMaskedLM.
+    tokenization_speed: SentencePiece tokenization of SST-2 train, Beam and tf-text vs a Python loop.
+    pretraining_data_speed: PretrainingDataGen on WikiText-2, Beam vs a single-process loop.
+    harness: interleaved timing and machine-load measurement (shared helper).
     report: writes result JSON files and the `BENCHMARKS.md` table (shared helper).
     run_all: runs every benchmark module.
 """

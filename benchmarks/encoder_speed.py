@@ -49,6 +49,7 @@ import keras  # noqa: E402
 import keras_hub  # noqa: E402
 
 from benchmarks import report  # noqa: E402
+from benchmarks.harness import CpuShare, Plan, time_interleaved  # noqa: E402
 from trainer.encoder import AlbertEncoder  # noqa: E402
 from trainer.presets import get_preset  # noqa: E402
 from trainer.pretrainer import AlbertPretrainer  # noqa: E402
@@ -62,14 +63,6 @@ INFERENCE_THROUGHPUT_BATCH = 32
 TRAIN_BATCH = {"tiny": 32}  # every other preset: DEFAULT_TRAIN_BATCH
 DEFAULT_TRAIN_BATCH = 8
 SIDES = ("ours", "keras_hub")
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """How many untimed (warmup) and timed calls each case gets, per side."""
-
-    warmup: int
-    repeats: int
 
 
 # Chosen so that `--presets tiny,base` takes about 4-5 minutes on an idle 2-core machine (up to ~7 when
@@ -219,55 +212,6 @@ def train_step_fn(side: Side, jit_compile: bool):
 
 
 # --- harness ---------------------------------------------------------------------------------------------
-
-
-class CpuShare:
-    """How much of the machine's CPU other processes used between `start()` and `stop()` (Linux only).
-
-    Timings are only comparable run to run on a quiet machine; this records whether it was: the
-    machine's busy CPU time (`/proc/stat`, including time the hypervisor gave to other guests) minus this
-    process's own, over wall time x CPU count.
-    """
-
-    def start(self):
-        self._wall, self._busy, self._own = time.perf_counter(), self._machine_busy_s(), self._own_s()
-
-    def stop(self):
-        if self._busy is None:
-            return None
-        wall = time.perf_counter() - self._wall
-        other = (self._machine_busy_s() - self._busy) - (self._own_s() - self._own)
-        return round(max(0.0, other / (wall * (os.cpu_count() or 1))), 3)
-
-    @staticmethod
-    def _machine_busy_s():
-        try:
-            with open("/proc/stat", encoding="ascii") as stat:
-                ticks = [int(value) for value in stat.readline().split()[1:9]]
-        except (OSError, ValueError):
-            return None
-        idle = ticks[3] + ticks[4]  # idle + iowait
-        return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def _own_s():
-        times = os.times()
-        return times.user + times.system
-
-
-
-def time_interleaved(functions: Dict[str, Callable], args, plan: Plan) -> Dict[str, List[float]]:
-    """Warms every function up, then times them in turn (A, B, A, B, ...); seconds per call, per name."""
-    for function in functions.values():
-        for _ in range(plan.warmup):
-            function(*args)
-    times: Dict[str, List[float]] = {name: [] for name in functions}
-    for _ in range(plan.repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function(*args)
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def check_same_shapes(sides: Dict[str, Side], config, rng) -> Dict[str, int]:

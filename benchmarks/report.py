@@ -25,10 +25,11 @@ COLUMNS = ("benchmark", "metric", "ours", "peer", "ratio (peer time / our time)"
 
 HEADER = """# Benchmarks
 
-Speed of albert-tfx against its peer implementation, keras-hub, measured the same way on both sides.
+Speed of albert-tfx against a peer measured the same way in the same run: keras-hub for the model,
+a single-process loop for the Beam data path; each row names its peer.
 
 - **ratio** is `peer_time / our_time` (for a throughput, `our_throughput / peer_throughput`, the same
-  thing): **>= 1.0 means we are faster**, below 1.0 means keras-hub is.
+  thing): **>= 1.0 means we are faster**, below 1.0 means the peer is.
 - Every figure below is produced by `make bench` (`python -m benchmarks.run_all`) or by the command in
   its row, which also writes the full results to `benchmarks/results/<benchmark>.json` (repeats,
   machine, library versions). **Never edit the table by hand**: rerun the benchmark instead.

@@ -21,7 +21,7 @@ from typing import List, Sequence
 import benchmarks
 
 # Modules of the package that are helpers, not benchmarks (as are names starting with "_").
-NOT_BENCHMARKS = frozenset({"report", "run_all"})
+NOT_BENCHMARKS = frozenset({"harness", "report", "run_all"})
 REPO_ROOT = Path(benchmarks.__file__).resolve().parent.parent
 
 

@@ -7,18 +7,6 @@ Input: `examples` (Examples from ExampleGen) and the names of their text feature
 mirrors in TensorFlow.
 """
 
-from components.artifacts import (
-    MODEL_FILE,
-    SUMMARY_FILE,
-    VOCAB_FILE,
-    SentencePieceModel,
-    model_path,
-    read_summary,
-    summary_path,
-    vocab_path,
-)
-from components.sentencepiece_vocab.component import SentencePieceVocab
-
 __all__ = [
     "MODEL_FILE",
     "SUMMARY_FILE",
@@ -30,3 +18,17 @@ __all__ = [
     "summary_path",
     "vocab_path",
 ]
+
+
+def __getattr__(name):
+    # Lazy: Beam workers import `normalize` from this package and must not pay for TFX and TensorFlow
+    # (several seconds per worker at start-up).
+    if name == "SentencePieceVocab":
+        from components.sentencepiece_vocab.component import SentencePieceVocab
+
+        return SentencePieceVocab
+    if name in __all__:
+        from components import artifacts
+
+        return getattr(artifacts, name)
+    raise AttributeError(name)
