@@ -1,1 +1,1 @@
-"""The Keras trainer: ALBERT config, encoder, heads, task models, weight import (and, next, run_fn)."""
+"""The Keras trainer: ALBERT config, encoder, heads, task models, weight import, Transform module, training, TFX run_fn."""

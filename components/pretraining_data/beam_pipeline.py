@@ -117,7 +117,10 @@ class ReadTextFileDocuments(beam.DoFn):
             text = text[:self._max_chars]
             _count(TRUNCATED)
             stats[TRUNCATED] = 1
-        sentences = [s for s in (line.strip().lstrip("\ufeff").strip() for line in text.splitlines()) if s]
+        # One sentence per line is the original format; a line holding a whole paragraph (WikiText, most
+        # dumps) is split into its sentences too, or every such paragraph would be one "sentence" and
+        # yield no sentence-order pair.
+        sentences = generation.split_sentences("\n".join(line.lstrip("\ufeff") for line in text.splitlines()))
         if not sentences:
             yield _skip(EMPTY)
             return

@@ -1,0 +1,246 @@
+"""The serving contract: what an exported albert-tfx classifier looks like from the outside. Defined once.
+
+`serving/export.py` builds SavedModels to this contract; the gRPC client, the local server, the pipeline's
+Evaluator config and the tests import these names instead of spelling them out.
+
+Signatures (all with a dynamic batch dimension; tokenization runs inside the graph):
+
+| signature key       | method name                   | inputs                                  | outputs |
+|---------------------|-------------------------------|-----------------------------------------|---------|
+| `serving_default`   | `tensorflow/serving/predict`  | `text` string [batch] (+ `text_pair`)   | `probabilities` float32 [batch, classes], `label_id` int64 [batch], `label` string [batch] |
+| `serving_examples`  | `tensorflow/serving/predict`  | `examples` string [batch]: serialized tf.Example with the raw text features | same as `serving_default` |
+| `classify`          | `tensorflow/serving/classify` | `inputs` string [batch]: serialized tf.Example | `scores` float32 [batch, classes], `classes` string [batch, classes] |
+| `transformed_features` | `tensorflow/serving/predict` | `examples` string [batch]: serialized tf.Example with the text and the label | the Transform's outputs: `token_ids`, `segment_ids`, `padding_mask` int64 [batch, max_seq_length], `label_ids` int64 [batch] |
+
+- `text_pair` exists exactly when the model was trained on sentence pairs (two text features); a
+  single-text model has only `text`. Inputs map, in order, onto the Transform's text features.
+- `classify` follows TF Serving's Classify API (tensorflow_serving/apis/classification.proto): input key
+  `inputs`, output keys `classes` and `scores`; row i of `classes` is every label name in label-id order,
+  so `scores[i, j]` is the probability of `classes[i, j]`.
+- `serving_examples` is the signature the Evaluator (TFMA) uses, with prediction key `probabilities`.
+  tf.Examples name the features as the training data did (the Transform's raw feature names, recorded in
+  the metadata as `text_features`); a missing text feature reads as empty text.
+- `transformed_features` is the Transform applied to labelled tf.Examples. TFMA calls a signature of this
+  name by default (its TransformedFeaturesExtractor), so an EvalConfig can use `label_key: "label_ids"`:
+  the label ids the model was trained on (TFT orders the label vocabulary by frequency, so raw labels such
+  as 0/1 need not equal their ids). Not for serving clients.
+- Label names come from the Transform's label vocabulary (`trainer.preprocessing.LABEL_VOCABULARY`):
+  `label_id` indexes them.
+
+Files: `assets.extra/albert_tfx_metadata.json` (see `ExportMetadata`; TF Serving does not load
+`assets.extra/`, it is for tools), and `assets.extra/tf_serving_warmup_requests` (PredictionLog TFRecord,
+read by TF Serving at load time) once warmup requests are written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+from trainer import data_contract  # feature names only (no TensorFlow)
+
+# Bumped when a signature, key, dtype or the metadata layout changes incompatibly.
+CONTRACT_VERSION = 1
+
+SERVE_TAG = "serve"
+
+# Signature keys.
+PREDICT_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_examples"
+CLASSIFY_SIGNATURE = "classify"
+TRANSFORM_SIGNATURE = "transformed_features"  # TFMA's default preprocessing function name
+SIGNATURES = (PREDICT_SIGNATURE, EXAMPLES_SIGNATURE, CLASSIFY_SIGNATURE, TRANSFORM_SIGNATURE)
+
+# SignatureDef method names (tensorflow_serving: kPredictMethodName, kClassifyMethodName).
+PREDICT_METHOD_NAME = "tensorflow/serving/predict"
+CLASSIFY_METHOD_NAME = "tensorflow/serving/classify"
+METHOD_NAMES = {
+    PREDICT_SIGNATURE: PREDICT_METHOD_NAME,
+    EXAMPLES_SIGNATURE: PREDICT_METHOD_NAME,
+    CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME,
+    TRANSFORM_SIGNATURE: PREDICT_METHOD_NAME,
+}
+
+# Input keys.
+TEXT_INPUT = "text"
+TEXT_PAIR_INPUT = "text_pair"
+TEXT_INPUTS = (TEXT_INPUT, TEXT_PAIR_INPUT)
+EXAMPLES_INPUT = "examples"
+CLASSIFY_INPUT = "inputs"  # tensorflow_serving kClassifyInputs
+
+# Output keys of serving_default and serving_examples.
+PROBABILITIES_OUTPUT = "probabilities"
+LABEL_ID_OUTPUT = "label_id"
+LABEL_OUTPUT = "label"
+PREDICT_OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_ID_OUTPUT, LABEL_OUTPUT)
+# Output keys of classify (tensorflow_serving kClassifyOutputScores, kClassifyOutputClasses).
+SCORES_OUTPUT = "scores"
+CLASSES_OUTPUT = "classes"
+CLASSIFY_OUTPUTS = (SCORES_OUTPUT, CLASSES_OUTPUT)
+# Output keys of transformed_features: the Transform's outputs (trainer/data_contract.py names).
+TRANSFORM_OUTPUTS = (data_contract.TOKEN_IDS, data_contract.SEGMENT_IDS, data_contract.PADDING_MASK,
+                     data_contract.LABEL_IDS)
+
+# dtypes (numpy / tf names) and ranks of every input and output, for clients and servers to check.
+INPUT_DTYPE = "string"
+OUTPUT_DTYPES = {
+    PROBABILITIES_OUTPUT: "float32",
+    LABEL_ID_OUTPUT: "int64",
+    LABEL_OUTPUT: "string",
+    SCORES_OUTPUT: "float32",
+    CLASSES_OUTPUT: "string",
+    **{name: "int64" for name in TRANSFORM_OUTPUTS},
+}
+OUTPUT_RANKS = {PROBABILITIES_OUTPUT: 2, LABEL_ID_OUTPUT: 1, LABEL_OUTPUT: 1, SCORES_OUTPUT: 2, CLASSES_OUTPUT: 2,
+                **{name: 1 if name == data_contract.LABEL_IDS else 2 for name in TRANSFORM_OUTPUTS}}
+
+# Files inside an export directory.
+ASSETS_EXTRA_DIR = "assets.extra"
+METADATA_FILE = "albert_tfx_metadata.json"
+WARMUP_FILE = "tf_serving_warmup_requests"
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+def text_input_keys(num_texts: int) -> Tuple[str, ...]:
+    """`("text",)` for a single-text model, `("text", "text_pair")` for a sentence-pair model."""
+    if num_texts not in (1, 2):
+        raise ValueError(f"a model reads one text or a pair of texts, not {num_texts}")
+    return TEXT_INPUTS[:num_texts]
+
+
+def signature_inputs(signature: str, num_texts: int) -> Tuple[str, ...]:
+    """The input keys of `signature` for a model with `num_texts` text features."""
+    if signature == PREDICT_SIGNATURE:
+        return text_input_keys(num_texts)
+    if signature in (EXAMPLES_SIGNATURE, TRANSFORM_SIGNATURE):
+        return (EXAMPLES_INPUT,)
+    if signature == CLASSIFY_SIGNATURE:
+        return (CLASSIFY_INPUT,)
+    raise ValueError(f"unknown signature {signature!r}; the contract has {SIGNATURES}")
+
+
+def signature_outputs(signature: str) -> Tuple[str, ...]:
+    if signature in (PREDICT_SIGNATURE, EXAMPLES_SIGNATURE):
+        return PREDICT_OUTPUTS
+    if signature == CLASSIFY_SIGNATURE:
+        return CLASSIFY_OUTPUTS
+    if signature == TRANSFORM_SIGNATURE:
+        return TRANSFORM_OUTPUTS
+    raise ValueError(f"unknown signature {signature!r}; the contract has {SIGNATURES}")
+
+
+def metadata_path(export_dir: str) -> str:
+    return os.path.join(export_dir, ASSETS_EXTRA_DIR, METADATA_FILE)
+
+
+def warmup_path(export_dir: str) -> str:
+    return os.path.join(export_dir, ASSETS_EXTRA_DIR, WARMUP_FILE)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportMetadata:
+    """`assets.extra/albert_tfx_metadata.json`: what a tool needs to know about an export without loading it.
+
+    `text_features`: the raw feature names that `text` (and `text_pair`) stand for, and that tf.Examples
+    sent to `serving_examples`/`classify` must use. `label_names[i]` is the name of label id i.
+    `albert_config`: the encoder's `albert_config.json` fields. `vocabulary_sha256`: of the SentencePiece
+    model bytes the Transform embedded, when the exporter was told where it is.
+    """
+
+    model_name: str
+    label_names: Tuple[str, ...]
+    text_features: Tuple[str, ...]
+    max_seq_length: int
+    albert_config: Dict[str, Any]
+    preset: Optional[str] = None
+    vocabulary_sha256: Optional[str] = None
+    vocabulary_size: Optional[int] = None
+    contract_version: int = CONTRACT_VERSION
+    signatures: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    created_at: Optional[str] = None
+    versions: Dict[str, str] = dataclasses.field(default_factory=dict)
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def input_keys(self) -> Tuple[str, ...]:
+        return text_input_keys(len(self.text_features))
+
+    def to_dict(self) -> Dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["label_names"] = list(self.label_names)
+        values["text_features"] = list(self.text_features)
+        values["num_classes"] = self.num_classes
+        return values
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, values: Dict[str, Any]) -> "ExportMetadata":
+        values = dict(values)
+        values.pop("num_classes", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}  # newer writers may add fields
+        values["label_names"] = tuple(values.get("label_names") or ())
+        values["text_features"] = tuple(values.get("text_features") or ())
+        return cls(**values)
+
+
+def signature_table(num_texts: int) -> Dict[str, Dict[str, Any]]:
+    """The signatures of a model with `num_texts` text features, as written into the metadata."""
+    return {
+        name: {
+            "method_name": METHOD_NAMES[name],
+            "inputs": list(signature_inputs(name, num_texts)),
+            "outputs": list(signature_outputs(name)),
+        }
+        for name in SIGNATURES
+    }
+
+
+def read_metadata(export_dir: str) -> ExportMetadata:
+    """The `ExportMetadata` of an export directory (a local path or anything tf.io.gfile reads)."""
+    import tensorflow as tf
+
+    path = metadata_path(export_dir)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{export_dir}: no {ASSETS_EXTRA_DIR}/{METADATA_FILE}; not an albert-tfx export")
+    with tf.io.gfile.GFile(path, "r") as handle:
+        return ExportMetadata.from_dict(json.load(handle))
+
+
+def list_signature_defs(export_dir: str) -> Dict[str, Any]:
+    """`{key: SignatureDef}` of the `serve` MetaGraph, read from saved_model.pb without loading the model."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    import tensorflow as tf
+
+    proto = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(os.path.join(export_dir, SAVED_MODEL_FILE), "rb") as handle:
+        proto.ParseFromString(handle.read())
+    for meta_graph in proto.meta_graphs:
+        if SERVE_TAG in meta_graph.meta_info_def.tags:
+            return dict(meta_graph.signature_def)
+    raise ValueError(f"{export_dir}: no MetaGraph tagged {SERVE_TAG!r}")
+
+
+def missing_from_contract(signature_defs: Dict[str, Any], num_texts: int) -> List[str]:
+    """What the SignatureDefs lack against the contract (empty when the export fulfils it)."""
+    problems = []
+    for name in SIGNATURES:
+        if name not in signature_defs:
+            problems.append(f"signature {name!r} is missing")
+            continue
+        signature = signature_defs[name]
+        if signature.method_name != METHOD_NAMES[name]:
+            problems.append(f"{name}: method_name {signature.method_name!r}, expected {METHOD_NAMES[name]!r}")
+        for kind, expected, actual in (("inputs", signature_inputs(name, num_texts), signature.inputs),
+                                       ("outputs", signature_outputs(name), signature.outputs)):
+            if set(actual) != set(expected):
+                problems.append(f"{name}: {kind} {sorted(actual)}, expected {sorted(expected)}")
+    return problems

@@ -1,0 +1,395 @@
+"""Export a trained `AlbertClassifier` as a SavedModel that fulfils `serving/contract.py`.
+
+The SavedModel is a `tf.Module` holding the Keras 3 model's variables and the Transform's
+`transform_features_layer()` (the very graph that tokenized the training data, SentencePiece ops
+included), saved with `tf.saved_model.save`; its tf.functions call the Keras model. The module tracks the
+model's variables rather than the model, or TF Serving could not load the result (see
+`ClassifierServingModule`). Keras' own `model.save`/`model.export` are not used: they give TFMA no usable
+signature and cannot carry the transform graph.
+
+Every signature runs raw text -> Transform (normalization, SentencePiece, truncation to the model's
+length, packing) -> encoder + head -> float32 softmax. See the contract module for the table of signature
+keys, inputs and outputs.
+
+The Classify method name: `tf.saved_model.save` writes every signature with method name
+`tensorflow/serving/predict` (TF 2.16 hard-codes it, no public API sets another), but TF Serving's
+Classify API only runs signatures whose method name is `tensorflow/serving/classify`. So after saving, the
+export rewrites the `classify` SignatureDef's `method_name` in saved_model.pb (the protos, nothing else
+changes: inputs, outputs and functions stay as saved) and rewrites `fingerprint.pb`, whose checksum covers
+saved_model.pb. `tf.saved_model.load` ignores method names, so the TF2 loader (TFMA) loads the result as
+well as the session-based loader that TF Serving uses (the tests run both).
+
+Export is atomic on a local file system: everything is written into a hidden staging directory beside
+`export_dir`, checked against the contract, fsynced, then renamed into place; a failure leaves neither a
+partial `export_dir` nor the staging directory. For a remote `export_dir` (`gs://...`, as Kubeflow gives
+the Trainer) the export is staged locally and then copied with tf.io.gfile, which cannot rename
+directories atomically; TFX publishes the Trainer's output only after run_fn succeeds, and the push step
+is where serving-side atomicity is enforced. Anything that loads the result must `import tensorflow_text`
+first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+import keras
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the SentencePiece ops of the transform graph)
+import tensorflow_transform as tft
+from tensorflow.core.protobuf import saved_model_pb2
+
+from serving import contract
+from trainer import data_contract
+from trainer.preprocessing import LABEL_VOCABULARY
+
+logger = logging.getLogger(__name__)
+
+# The transformed features the encoder reads (int64 from the Transform, int32 into the model).
+MODEL_INPUTS = (data_contract.TOKEN_IDS, data_contract.SEGMENT_IDS, data_contract.PADDING_MASK)
+
+TransformOutputLike = Union[str, os.PathLike, tft.TFTransformOutput]
+
+
+class ExportError(ValueError):
+    """The model, the transform output or the arguments cannot make an export that fulfils the contract."""
+
+
+def transform_output(value: TransformOutputLike) -> tft.TFTransformOutput:
+    """A `tft.TFTransformOutput` from itself or from its directory (the TFX TransformGraph artifact URI)."""
+    return value if isinstance(value, tft.TFTransformOutput) else tft.TFTransformOutput(os.fspath(value))
+
+
+def label_names_from_transform(tf_transform_output: TransformOutputLike) -> list:
+    """The label names in label-id order: the Transform's `LABEL_VOCABULARY` vocabulary file."""
+    output = transform_output(tf_transform_output)
+    try:
+        names = output.vocabulary_by_name(LABEL_VOCABULARY)
+    except Exception as error:  # TFT raises various errors for a missing vocabulary
+        raise ExportError(
+            f"the transform output has no {LABEL_VOCABULARY!r} vocabulary (was it made without a label "
+            f"feature?): {error}"
+        ) from None
+    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
+
+
+def max_seq_length_from_transform(tf_transform_output: TransformOutputLike) -> int:
+    spec = transform_output(tf_transform_output).transformed_feature_spec()
+    token_ids = spec.get(data_contract.TOKEN_IDS)
+    if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) != 1:
+        raise ExportError(f"the transform output has no fixed-length {data_contract.TOKEN_IDS!r} feature: {token_ids}")
+    return int(token_ids.shape[0])
+
+
+def _raw_feature(spec, text: tf.Tensor):
+    """[batch] strings -> the tensor the transform layer expects for a raw feature parsed with `spec`."""
+    if isinstance(spec, tf.io.FixedLenFeature):
+        if list(spec.shape) == []:
+            return text
+        if list(spec.shape) == [1]:
+            return tf.expand_dims(text, 1)
+    elif isinstance(spec, tf.io.VarLenFeature):
+        batch = tf.shape(text, out_type=tf.int64)[0]
+        indices = tf.stack([tf.range(batch), tf.zeros([batch], tf.int64)], axis=1)
+        return tf.SparseTensor(indices, text, tf.stack([batch, tf.constant(1, tf.int64)]))
+    elif isinstance(spec, tf.io.RaggedFeature):
+        return tf.RaggedTensor.from_tensor(tf.expand_dims(text, 1))
+    raise ExportError(f"cannot feed raw text into a feature parsed as {spec}")
+
+
+def _parse_spec(spec):
+    """The raw feature spec for parsing served tf.Examples: a missing fixed-length string reads as ""."""
+    if (isinstance(spec, tf.io.FixedLenFeature) and spec.dtype == tf.string and spec.default_value is None
+            and list(spec.shape) in ([], [1])):
+        return tf.io.FixedLenFeature(spec.shape, spec.dtype, default_value="" if not spec.shape else [""])
+    return spec
+
+
+def _predict_fn(model: keras.Model, transform_layer, label_names: Sequence[str]):
+    """raw features -> the contract's predict outputs, through the transform layer and the Keras model."""
+
+    def predict(raw_features: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
+        transformed = transform_layer(dict(raw_features))
+        inputs = {name: tf.cast(transformed[name], tf.int32) for name in MODEL_INPUTS}
+        logits = model(inputs, training=False)["logits"]
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)  # float32 under mixed precision too
+        label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        label = tf.gather(tf.constant(list(label_names), tf.string), label_id)
+        return {
+            contract.PROBABILITIES_OUTPUT: probabilities,
+            contract.LABEL_ID_OUTPUT: label_id,
+            contract.LABEL_OUTPUT: label,
+        }
+
+    return predict
+
+
+class ClassifierServingModule(tf.Module):
+    """The transform layer and the classifier's variables, with the contract's signatures as tf.functions.
+
+    The Keras model is used by the functions but deliberately not tracked as an attribute: a Keras 3
+    variable exports as two graph variables (its inner tf.Variable, which the functions read, and a copy,
+    which the checkpoint restores), so a session-based loader (TF Serving, TF1 `loader.load`) fails with
+    "Could not find variable ...". Tracking the inner tf.Variables themselves (`model_variables`) makes the
+    functions and the checkpoint use the same graph variable. The TF2 loader works either way.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        tf_transform_output: tft.TFTransformOutput,
+        text_features: Sequence[str],
+        label_names: Sequence[str],
+    ):
+        super().__init__(name="albert_classifier_serving")
+        self.transform_layer = tf_transform_output.transform_features_layer()
+        self.model_variables = [v.value if isinstance(v, keras.Variable) else v for v in model.variables]
+        predict = _predict_fn(model, self.transform_layer, label_names)
+        text_features = tuple(text_features)
+        all_raw_spec = tf_transform_output.raw_feature_spec()
+        raw_spec = {name: all_raw_spec[name] for name in text_features}
+        parse_spec = {name: _parse_spec(spec) for name, spec in raw_spec.items()}
+        labelled_parse_spec = {name: _parse_spec(spec) for name, spec in all_raw_spec.items()}
+        transform_layer = self.transform_layer
+        names = list(label_names)
+
+        text_specs = [tf.TensorSpec([None], tf.string, name=key) for key in contract.text_input_keys(len(text_features))]
+
+        @tf.function(input_signature=text_specs)
+        def serve_text(*texts):
+            return predict({name: _raw_feature(raw_spec[name], text) for name, text in zip(text_features, texts)})
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=contract.EXAMPLES_INPUT)])
+        def serve_examples(examples):
+            return predict(tf.io.parse_example(examples, parse_spec))
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=contract.CLASSIFY_INPUT)])
+        def classify(inputs):
+            predictions = predict(tf.io.parse_example(inputs, parse_spec))
+            classes = tf.tile(tf.constant([names], tf.string), tf.stack([tf.shape(inputs)[0], 1]))
+            return {contract.SCORES_OUTPUT: predictions[contract.PROBABILITIES_OUTPUT], contract.CLASSES_OUTPUT: classes}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=contract.EXAMPLES_INPUT)])
+        def transformed_features(examples):
+            transformed = transform_layer(tf.io.parse_example(examples, labelled_parse_spec))
+            return {name: transformed[name] for name in contract.TRANSFORM_OUTPUTS}
+
+        self.serve_text = serve_text
+        self.serve_examples = serve_examples
+        self.classify = classify
+        self.transformed_features = transformed_features
+
+    def signatures(self) -> Dict[str, Any]:
+        return {
+            contract.PREDICT_SIGNATURE: self.serve_text.get_concrete_function(),
+            contract.EXAMPLES_SIGNATURE: self.serve_examples.get_concrete_function(),
+            contract.CLASSIFY_SIGNATURE: self.classify.get_concrete_function(),
+            contract.TRANSFORM_SIGNATURE: self.transformed_features.get_concrete_function(),
+        }
+
+
+def set_signature_method_names(export_dir: str, method_names: Mapping[str, str]) -> None:
+    """Rewrites the `method_name` of the named SignatureDefs in `export_dir`/saved_model.pb (and the
+    fingerprint that hashes that file). Only the method names change."""
+    path = os.path.join(export_dir, contract.SAVED_MODEL_FILE)
+    proto = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        proto.ParseFromString(handle.read())
+    for meta_graph in proto.meta_graphs:
+        for key, method_name in method_names.items():
+            if key not in meta_graph.signature_def:
+                raise ExportError(f"{export_dir}: no signature {key!r} to set the method name of")
+            meta_graph.signature_def[key].method_name = method_name
+    temporary = path + ".tmp"
+    with tf.io.gfile.GFile(temporary, "wb") as handle:
+        handle.write(proto.SerializeToString(deterministic=True))
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+    _refresh_fingerprint(export_dir)
+
+
+def _refresh_fingerprint(export_dir: str) -> None:
+    fingerprint = os.path.join(export_dir, "fingerprint.pb")
+    if not tf.io.gfile.exists(fingerprint):
+        return
+    try:
+        from tensorflow.python.saved_model import fingerprinting_utils
+
+        fingerprinting_utils.write_fingerprint(export_dir)
+    except Exception as error:  # private API: without it, a stale fingerprint is worse than none
+        logger.warning("could not rewrite %s (%s); removing it (it is optional)", fingerprint, error)
+        tf.io.gfile.remove(fingerprint)
+
+
+def _vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
+    if not vocabulary_path:
+        return {}
+    with tf.io.gfile.GFile(vocabulary_path, "rb") as handle:
+        model_bytes = handle.read()
+    facts: Dict[str, Any] = {"vocabulary_sha256": hashlib.sha256(model_bytes).hexdigest()}
+    try:
+        import sentencepiece
+
+        facts["vocabulary_size"] = sentencepiece.SentencePieceProcessor(model_proto=model_bytes).get_piece_size()
+    except Exception as error:  # a hash without a size is still worth recording
+        logger.warning("could not read %s as a SentencePiece model: %s", vocabulary_path, error)
+    return facts
+
+
+def _versions() -> Dict[str, str]:
+    versions = {"tensorflow": tf.__version__, "keras": keras.__version__, "tensorflow_transform": tft.__version__}
+    versions["tensorflow_text"] = getattr(tensorflow_text, "__version__", "unknown")
+    return versions
+
+
+def is_remote(path: str) -> bool:
+    """A path with a scheme (gs://, s3://, hdfs://): written through tf.io.gfile, without atomic renames."""
+    return "://" in path
+
+
+def copy_tree(source: str, destination: str) -> None:
+    """Copies a directory tree with tf.io.gfile (local or remote on either side)."""
+    for directory, _, files in tf.io.gfile.walk(source):
+        target = os.path.join(destination, os.path.relpath(directory, source)) if directory != source else destination
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name), overwrite=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: str) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _fsync_tree(root: str) -> None:
+    for directory, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_directory(directory)
+
+
+def _write_export(module: ClassifierServingModule, staging: str, metadata: contract.ExportMetadata) -> None:
+    tf.saved_model.save(module, staging, signatures=module.signatures())
+    set_signature_method_names(staging, {contract.CLASSIFY_SIGNATURE: contract.CLASSIFY_METHOD_NAME})
+    os.makedirs(os.path.join(staging, contract.ASSETS_EXTRA_DIR), exist_ok=True)
+    with open(contract.metadata_path(staging), "w", encoding="utf-8") as handle:
+        handle.write(metadata.to_json())
+    problems = contract.missing_from_contract(contract.list_signature_defs(staging), len(metadata.text_features))
+    if problems:
+        raise ExportError("the export does not fulfil the serving contract: " + "; ".join(problems))
+
+
+def _write_local_atomically(module: ClassifierServingModule, export_dir: str, metadata: contract.ExportMetadata) -> None:
+    """Staging directory beside `export_dir`, fsync, rename; a replaced export is put back on failure."""
+    parent = os.path.dirname(os.path.abspath(export_dir))
+    os.makedirs(parent, exist_ok=True)
+    base = os.path.basename(os.path.abspath(export_dir))
+    staging = tempfile.mkdtemp(prefix=f".{base}.staging-", dir=parent)
+    retired = None
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: a server running as another user could not read it
+        _write_export(module, staging, metadata)
+        _fsync_tree(staging)
+        if os.path.exists(export_dir):
+            retired = tempfile.mkdtemp(prefix=f".{base}.retired-", dir=parent)
+            os.rename(export_dir, os.path.join(retired, base))
+        os.rename(staging, export_dir)
+        _fsync_directory(parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if retired and not os.path.exists(export_dir):  # put the previous export back
+            os.rename(os.path.join(retired, base), export_dir)
+        raise
+    finally:
+        if retired:
+            shutil.rmtree(retired, ignore_errors=True)
+
+
+def export_classifier(
+    model: keras.Model,
+    tf_transform_output: TransformOutputLike,
+    export_dir: Union[str, os.PathLike],
+    *,
+    text_features: Sequence[str],
+    label_names: Optional[Sequence[str]] = None,
+    model_name: str = "albert",
+    preset: Optional[str] = None,
+    vocabulary_path: Optional[str] = None,
+    extra_metadata: Optional[Mapping[str, Any]] = None,
+    overwrite: bool = False,
+) -> str:
+    """Exports `model` (an `AlbertClassifier`) with the Transform's graph into `export_dir`, atomically.
+
+    `tf_transform_output`: the Transform output directory (or a `tft.TFTransformOutput`).
+    `text_features`: the raw text feature names the Transform reads, one or two (`text`, `text_pair`).
+    `label_names`: in label-id order; default: the Transform's `LABEL_VOCABULARY` vocabulary.
+    `vocabulary_path`: the SentencePiece model the Transform embedded, for the metadata's hash and size.
+    An existing non-empty `export_dir` is an error unless `overwrite`. Returns `export_dir`.
+    """
+    export_dir = os.fspath(export_dir)
+    output = transform_output(tf_transform_output)
+    text_features = [text_features] if isinstance(text_features, str) else list(text_features)
+    contract.text_input_keys(len(text_features))  # 1 or 2
+    raw_spec = output.raw_feature_spec()
+    for name in text_features:
+        if name not in raw_spec:
+            raise ExportError(f"text feature {name!r} is not a raw feature of the transform: {sorted(raw_spec)}")
+        if raw_spec[name].dtype != tf.string:
+            raise ExportError(f"text feature {name!r} is {raw_spec[name].dtype.name}, not a string feature")
+    labels = list(label_names) if label_names is not None else label_names_from_transform(output)
+    num_classes = int(getattr(model, "num_classes", 0) or model.output["logits"].shape[-1])
+    if len(labels) != num_classes:
+        raise ExportError(f"{len(labels)} label names {labels[:10]} for a model with {num_classes} classes")
+    if len(set(labels)) != len(labels) or not all(labels):
+        raise ExportError(f"label names must be distinct and non-empty: {labels}")
+    albert_config = model.encoder.albert_config
+    max_seq_length = max_seq_length_from_transform(output)
+    if max_seq_length > albert_config.max_position_embeddings:
+        raise ExportError(f"the transform packs {max_seq_length} positions; the encoder has "
+                          f"{albert_config.max_position_embeddings}")
+
+    vocabulary = _vocabulary_facts(vocabulary_path)
+    if vocabulary.get("vocabulary_size", 0) > albert_config.vocab_size:
+        raise ExportError(f"the SentencePiece model has {vocabulary['vocabulary_size']} pieces; the encoder's "
+                          f"vocab_size is {albert_config.vocab_size}")
+    metadata = contract.ExportMetadata(
+        model_name=model_name,
+        label_names=tuple(labels),
+        text_features=tuple(text_features),
+        max_seq_length=max_seq_length,
+        albert_config=albert_config.to_dict(),
+        preset=preset,
+        signatures=contract.signature_table(len(text_features)),
+        created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        versions=_versions(),
+        extra=dict(extra_metadata or {}),
+        **vocabulary,
+    )
+
+    if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir) and not overwrite:
+        raise FileExistsError(f"{export_dir}: exists and is not empty (pass overwrite=True to replace it)")
+    module = ClassifierServingModule(model, output, text_features, labels)
+    if is_remote(export_dir):
+        with tempfile.TemporaryDirectory(prefix="albert-tfx-export-") as local:
+            _write_export(module, os.path.join(local, "export"), metadata)
+            if tf.io.gfile.exists(export_dir):
+                tf.io.gfile.rmtree(export_dir)
+            copy_tree(os.path.join(local, "export"), export_dir)
+    else:
+        _write_local_atomically(module, export_dir, metadata)
+    logger.info("exported %s (%d classes: %s) to %s", model_name, num_classes, labels, export_dir)
+    return export_dir

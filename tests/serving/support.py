@@ -1,0 +1,140 @@
+"""A tiny labelled text task for the serving and run_fn tests: SentencePiece model, Transform output, TFRecords.
+
+Everything is made by the tests themselves: ~60 short sentences whose label ("neg"/"pos") shows in their
+words, a SentencePiece model trained on them with the data contract's special pieces, and TFT's
+AnalyzeAndTransformDataset with `trainer/preprocessing.py`'s preprocessing_fn. `tiny_task()` builds it once
+per process (the tests share it) under a temporary directory removed at exit.
+"""
+
+import atexit
+import dataclasses
+import functools
+import os
+import shutil
+import tempfile
+from typing import Dict, List
+
+import numpy as np
+import tensorflow as tf
+
+from trainer import data_contract as dc
+from trainer import preprocessing as pp
+
+TEXT_FEATURE = "sentence"
+LABEL_FEATURE = "label"
+LABELS = ("neg", "pos")
+MAX_SEQ_LENGTH = 32
+
+_POSITIVE = ["good", "great", "lovely", "charming", "fine", "warm", "bright", "superb"]
+_NEGATIVE = ["bad", "awful", "dull", "bleak", "poor", "cold", "grim", "tedious"]
+_NEUTRAL = ["the", "film", "story", "was", "a", "and", "very", "with", "an", "ending", "cast", "plot", "music",
+            "this", "its", "quite"]
+
+
+def sentences(count: int = 60, seed: int = 0) -> List[Dict[str, str]]:
+    """`count` rows {"sentence": ..., "label": "neg"|"pos"}, the label shown by two of its words."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(count):
+        label = LABELS[i % 2]
+        marked = _POSITIVE if label == "pos" else _NEGATIVE
+        words = list(rng.choice(_NEUTRAL, size=int(rng.integers(3, 9)))) + list(rng.choice(marked, size=2))
+        rng.shuffle(words)
+        rows.append({TEXT_FEATURE: " ".join(words).capitalize() + ".", LABEL_FEATURE: label})
+    return rows
+
+
+def train_sentencepiece(directory: str, texts: List[str]) -> str:
+    """A small unigram model with <pad>=0, <unk>=1, [CLS], [SEP], [MASK], no BOS/EOS, identity rule."""
+    import sentencepiece
+
+    os.makedirs(directory, exist_ok=True)
+    prefix = os.path.join(directory, "spm")
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=80, hard_vocab_limit=False,
+        model_type="unigram", pad_id=dc.PAD_ID, unk_id=dc.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=dc.PAD_PIECE,
+        unk_piece=dc.UNK_PIECE, control_symbols=list(dc.CONTROL_PIECES), character_coverage=1.0,
+        normalization_rule_name="identity", num_threads=1, minloglevel=2)
+    return prefix + ".model"
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyTask:
+    root: str
+    spm_model: str
+    vocab_size: int
+    transform_dir: str
+    train_files: str  # a file pattern, as TFX's fn_args gives
+    eval_files: str
+    rows: List[Dict[str, str]]
+    transform_config: Dict
+
+
+def _write_transformed(path: str, instances, schema) -> None:
+    import tensorflow_transform as tft
+
+    coder = tft.coders.ExampleProtoCoder(schema)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path, "GZIP") as writer:
+        for instance in instances:
+            writer.write(coder.encode(instance))
+
+
+def build_tiny_task(root: str) -> TinyTask:
+    import sentencepiece
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+    rows = sentences()
+    spm_model = train_sentencepiece(os.path.join(root, "vocab"), [r[TEXT_FEATURE] for r in rows])
+    vocab_size = sentencepiece.SentencePieceProcessor(model_file=spm_model).get_piece_size()
+    config = {pp.SENTENCEPIECE_MODEL_PATH_KEY: spm_model, pp.TEXT_FEATURES_KEY: [TEXT_FEATURE],
+              pp.LABEL_FEATURE_KEY: LABEL_FEATURE, pp.MAX_SEQ_LENGTH_KEY: MAX_SEQ_LENGTH}
+    # VarLenFeature text, as SchemaGen infers for a CSV column: serving must build sparse input for it.
+    spec = {TEXT_FEATURE: tf.io.VarLenFeature(tf.string), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    raw = [{TEXT_FEATURE: [r[TEXT_FEATURE]], LABEL_FEATURE: r[LABEL_FEATURE]} for r in rows]
+    transform_dir = os.path.join(root, "transform")
+    with tft_beam.Context(temp_dir=os.path.join(root, "tft_tmp")):
+        (transformed, transformed_metadata), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            functools.partial(pp.preprocessing_fn, custom_config=config), output_record_batches=False)
+        _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
+    # As TFX's Transform does: the raw schema beside the transform graph (serving parses raw features by it).
+    metadata_io.write_metadata(metadata, os.path.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
+    schema = transformed_metadata.schema
+    _write_transformed(os.path.join(root, "transformed", "Split-train", "transformed_examples-00000-of-00001.gz"),
+                       transformed[:48], schema)
+    _write_transformed(os.path.join(root, "transformed", "Split-eval", "transformed_examples-00000-of-00001.gz"),
+                       transformed[48:], schema)
+    tft.TFTransformOutput(transform_dir)  # fails here, not later, on a broken output
+    return TinyTask(
+        root=root, spm_model=spm_model, vocab_size=vocab_size, transform_dir=transform_dir,
+        train_files=os.path.join(root, "transformed", "Split-train", "*"),
+        eval_files=os.path.join(root, "transformed", "Split-eval", "*"),
+        rows=rows, transform_config=config)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_task() -> TinyTask:
+    root = tempfile.mkdtemp(prefix="albert-tfx-tiny-task-")
+    atexit.register(shutil.rmtree, root, True)
+    return build_tiny_task(root)
+
+
+def albert_config_file(directory: str, vocab_size: int) -> str:
+    """The `tiny` preset with the test vocabulary's size, as an albert_config.json."""
+    from trainer.presets import get_preset
+
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "albert_config.json")
+    dataclasses.replace(get_preset("tiny"), vocab_size=vocab_size).to_json_file(path)
+    return path
+
+
+def example(**features) -> bytes:
+    """A serialized tf.Example of string features."""
+    return tf.train.Example(features=tf.train.Features(feature={
+        name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode("utf-8") for v in values]))
+        for name, values in ((n, v if isinstance(v, list) else [v]) for n, v in features.items())
+    })).SerializeToString()

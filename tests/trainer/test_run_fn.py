@@ -1,0 +1,136 @@
+"""`run_fn`, the TFX Trainer entry, with a fake fn_args as TFX's GenericExecutor fills it."""
+
+import hashlib
+import json
+import os
+import types
+
+import pytest
+import tensorflow as tf
+
+from serving import contract
+from tests.serving import support
+from tests.trainer.synthetic_data import write_pretraining_records
+from trainer import run_fn as run_fn_lib
+from trainer.config import ConfigError
+from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from trainer.train import FINAL_DIR, METRICS_FILE
+
+
+def fake_fn_args(root, custom_config, *, train_files, eval_files, transform_output=None, train_steps=None,
+                 eval_steps=None, base_model=None):
+    """The attributes of tfx.components.trainer.fn_args_utils.FnArgs (file lists are patterns, as TFX gives)."""
+    return types.SimpleNamespace(
+        working_dir=str(root / "working"),
+        train_files=[train_files],
+        eval_files=[eval_files] if eval_files else [],
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        schema_path=None,
+        schema_file=None,
+        transform_graph_path=transform_output,
+        transform_output=transform_output,
+        data_accessor=None,
+        serving_model_dir=str(root / "model" / "Format-Serving"),
+        eval_model_dir=str(root / "model" / "Format-TFMA"),
+        model_run_dir=str(root / "model_run"),
+        base_model=base_model,
+        hyperparameters=None,
+        custom_config=custom_config,
+    )
+
+
+def _classify_config(task, **training):
+    return {
+        run_fn_lib.TRAINING_CONFIG_KEY: {"task": "classify", "global_batch_size": 8, "train_steps": 10,
+                                         "checkpoint_every_steps": 10, "warmup_steps": 1, "learning_rate": 1e-3,
+                                         "log_every_steps": 5, "strategy": "default", **training},
+        TEXT_FEATURES_KEY: [support.TEXT_FEATURE],
+        SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model,
+        run_fn_lib.MODEL_NAME_KEY: "sentiment",
+    }
+
+
+def test_training_config_takes_what_tfx_and_the_data_decide(tmp_path):
+    fn_args = types.SimpleNamespace(
+        model_run_dir=str(tmp_path / "run"), train_steps=30, eval_steps=4, base_model=None,
+        custom_config={run_fn_lib.TRAINING_CONFIG_KEY: {"train_steps": 1000, "checkpoint_every_steps": 100,
+                                                        "warmup_steps": 100}})
+    config = run_fn_lib.training_config_from_fn_args(fn_args, {"max_seq_length": 32, "num_classes": 3})
+    assert (config.model_dir, config.train_steps, config.eval_steps) == (str(tmp_path / "run"), 30, 4)
+    assert config.checkpoint_every_steps == 30 and config.warmup_steps == 30
+    assert (config.max_seq_length, config.num_classes) == (32, 3)
+
+    fn_args.custom_config[run_fn_lib.TRAINING_CONFIG_KEY]["num_classes"] = 2
+    with pytest.raises(ConfigError, match="num_classes.*Transform output says 3"):
+        run_fn_lib.training_config_from_fn_args(fn_args, {"num_classes": 3})
+
+    fn_args.base_model = str(tmp_path)  # no albert_config.json there
+    with pytest.raises(ConfigError, match="base_model"):
+        run_fn_lib.training_config_from_fn_args(fn_args)
+
+
+def test_classify_needs_its_text_features(tmp_path):
+    task = support.tiny_task()
+    config = _classify_config(task)
+    del config[TEXT_FEATURES_KEY]
+    with pytest.raises(ConfigError, match="text_features"):
+        run_fn_lib.run_fn(fake_fn_args(tmp_path, config, train_files=task.train_files, eval_files=task.eval_files,
+                                       transform_output=task.transform_dir))
+
+
+def test_run_fn_classify_trains_and_exports_the_serving_contract(tmp_path):
+    task = support.tiny_task()
+    fn_args = fake_fn_args(tmp_path, _classify_config(task), train_files=task.train_files,
+                           eval_files=task.eval_files, transform_output=task.transform_dir, eval_steps=1)
+    run_fn_lib.run_fn(fn_args)
+
+    export_dir = fn_args.serving_model_dir
+    assert contract.missing_from_contract(contract.list_signature_defs(export_dir), 1) == []
+    metadata = contract.read_metadata(export_dir)
+    labels = [n.decode() for n in tf.io.gfile.GFile(os.path.join(export_dir, "assets", "label_vocabulary"))
+              .read().encode().splitlines()]
+    assert list(metadata.label_names) == labels and sorted(labels) == sorted(support.LABELS)
+    assert metadata.model_name == "sentiment" and metadata.preset == "tiny"
+    assert metadata.albert_config["vocab_size"] == task.vocab_size  # a fresh encoder sized to the vocabulary
+    assert metadata.max_seq_length == support.MAX_SEQ_LENGTH
+    with open(task.spm_model, "rb") as handle:
+        assert metadata.vocabulary_sha256 == hashlib.sha256(handle.read()).hexdigest()
+    assert metadata.extra["training_config"]["num_classes"] == 2
+    assert metadata.extra["training_config"]["model_dir"] == fn_args.model_run_dir
+    assert os.path.exists(os.path.join(fn_args.model_run_dir, FINAL_DIR, "model.weights.h5"))
+    with open(os.path.join(fn_args.model_run_dir, METRICS_FILE)) as handle:
+        assert json.load(handle)["final_step"] == 10
+
+    loaded = tf.saved_model.load(export_dir)  # tensorflow_text is already imported by the Transform module
+    out = loaded.signatures[contract.PREDICT_SIGNATURE](text=tf.constant(["a lovely warm film", "grim"]))
+    assert out[contract.PROBABILITIES_OUTPUT].shape == (2, 2)
+    assert set(out[contract.LABEL_OUTPUT].numpy().astype(str)) <= set(support.LABELS)
+
+
+def test_pretrain_output_warm_starts_a_classify_run_through_base_model(tmp_path):
+    task = support.tiny_task()
+    records = write_pretraining_records(tmp_path / "pretraining.tfrecord", count=16, vocab_size=task.vocab_size,
+                                        seq_length=support.MAX_SEQ_LENGTH, predictions=5)
+    pretrain_config = {
+        run_fn_lib.TRAINING_CONFIG_KEY: {"task": "pretrain", "global_batch_size": 4, "train_steps": 2,
+                                         "checkpoint_every_steps": 2, "warmup_steps": 0,
+                                         "max_seq_length": support.MAX_SEQ_LENGTH, "max_predictions_per_seq": 5,
+                                         "log_every_steps": 1, "strategy": "default"},
+        SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model,
+    }
+    pretrain_args = fake_fn_args(tmp_path / "pretrain", pretrain_config, train_files=records, eval_files=None)
+    run_fn_lib.run_fn(pretrain_args)
+    pretrained = pretrain_args.serving_model_dir
+    assert sorted(os.listdir(pretrained)) == ["albert_config.json", "conversion.json", "model.weights.h5"]
+    with open(os.path.join(pretrained, "albert_config.json")) as handle:
+        assert json.load(handle)["vocab_size"] == task.vocab_size
+
+    classify_args = fake_fn_args(tmp_path / "classify", _classify_config(task, train_steps=2,
+                                                                         checkpoint_every_steps=2),
+                                 train_files=task.train_files, eval_files=None,
+                                 transform_output=task.transform_dir, base_model=pretrained)
+    run_fn_lib.run_fn(classify_args)
+    metadata = contract.read_metadata(classify_args.serving_model_dir)
+    assert metadata.extra["training_config"]["warm_start_path"] == pretrained
+    assert metadata.preset is None  # the encoder's shape came from the warm start

@@ -1,0 +1,225 @@
+"""`run_fn(fn_args)`: the TFX Trainer's entry point (GenericExecutor), for both tasks.
+
+The Trainer's `custom_config` (a JSON-able dict):
+
+    {
+      "training_config": {...},                   # TrainingConfig fields (TRAINING_CONFIG_KEY); model_dir is set here
+      "text_features": ["sentence"],              # the raw text feature(s) the Transform read (classify)
+      "sentencepiece_model_path": ".../spm.model",  # optional: vocabulary hash in the export metadata, and the
+                                                  #   vocab_size of a fresh (not warm-started) encoder
+      "model_name": "albert",                     # optional, recorded in the export metadata
+    }
+
+`text_features` and `sentencepiece_model_path` use the Transform module's keys, so a pipeline can hand the
+Trainer the Transform's own custom_config plus `training_config`.
+
+What comes from TFX rather than the config:
+- `model_dir` = `fn_args.model_run_dir` (checkpoints, TensorBoard logs, metrics.json, final/);
+- `train_steps` / `eval_steps` from the Trainer's TrainArgs/EvalArgs when they are set (the checkpoint
+  interval shrinks to the largest divisor of train_steps that does not exceed it);
+- classify: `max_seq_length` and `num_classes` from the Transform output (the token_ids length and the size
+  of the `LABEL_VOCABULARY` vocabulary); a training_config that names a different value is an error;
+- `warm_start_path` = `fn_args.base_model` (a pretraining Trainer's model) when the config names none.
+
+classify: trains on the Transform's examples (gzipped TFRecords), then exports through `serving.export`
+into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). pretrain: trains on
+PretrainingDataGen's examples and copies `final/` (albert_config.json + weights) to `serving_model_dir`,
+the artifact a classify Trainer warm-starts from (wire it as that Trainer's `base_model`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import tempfile
+from typing import Any, Dict, Mapping, Optional
+
+import tensorflow as tf
+
+from trainer import input_pipeline
+from trainer.checkpoints.convert import CONFIG_FILE
+from trainer.config import ConfigError
+from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from trainer.presets import get_preset
+from trainer.strategy import create_strategy, is_chief
+from trainer.train import FINAL_DIR, train
+from trainer.training_config import TrainingConfig
+
+logger = logging.getLogger(__name__)
+
+TRAINING_CONFIG_KEY = "training_config"
+MODEL_NAME_KEY = "model_name"
+DEFAULT_MODEL_NAME = "albert"
+# The albert_config.json written into model_run_dir when the encoder's vocab_size follows the vocabulary.
+RUN_ALBERT_CONFIG_FILE = "albert_config.json"
+
+
+def _largest_divisor_at_most(n: int, limit: int) -> int:
+    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+
+
+def _piece_count(sentencepiece_model_path: str) -> int:
+    import sentencepiece
+
+    with tf.io.gfile.GFile(sentencepiece_model_path, "rb") as handle:
+        return sentencepiece.SentencePieceProcessor(model_proto=handle.read()).get_piece_size()
+
+
+def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, Any]] = None) -> TrainingConfig:
+    """The TrainingConfig of this Trainer run: custom_config's, with what TFX and the data decide.
+
+    `derived`: values read from the data (max_seq_length, num_classes); a config that names another value
+    for one of them is an error, since the model would not match the data.
+    """
+    custom_config = dict(getattr(fn_args, "custom_config", None) or {})
+    values = dict(custom_config.get(TRAINING_CONFIG_KEY) or {})
+    for name, value in (derived or {}).items():
+        if name in values and values[name] != value:
+            raise ConfigError(
+                f"custom_config[{TRAINING_CONFIG_KEY!r}][{name!r}]={values[name]!r}, but the Transform output "
+                f"says {value!r}; leave it out to take the data's"
+            )
+        values[name] = value
+    values["model_dir"] = fn_args.model_run_dir
+    train_steps = getattr(fn_args, "train_steps", None)
+    if train_steps:
+        values["train_steps"] = int(train_steps)
+        interval = int(values.get("checkpoint_every_steps", TrainingConfig.checkpoint_every_steps))
+        values["checkpoint_every_steps"] = _largest_divisor_at_most(int(train_steps), interval)
+        values["warmup_steps"] = min(int(values.get("warmup_steps", TrainingConfig.warmup_steps)), int(train_steps))
+    eval_steps = getattr(fn_args, "eval_steps", None)
+    if eval_steps:
+        values["eval_steps"] = int(eval_steps)
+    base_model = getattr(fn_args, "base_model", None)
+    if base_model and not values.get("warm_start_path"):
+        if not tf.io.gfile.exists(os.path.join(base_model, CONFIG_FILE)):
+            raise ConfigError(f"fn_args.base_model={base_model!r} holds no {CONFIG_FILE}: not a pretraining "
+                              "Trainer's output (nor an `albert-tfx convert` directory)")
+        values["warm_start_path"] = base_model
+    return TrainingConfig.from_dict(values, source=f"custom_config[{TRAINING_CONFIG_KEY!r}]")
+
+
+def _match_vocabulary(config: TrainingConfig, sentencepiece_model_path: Optional[str]) -> TrainingConfig:
+    """A fresh encoder gets the vocabulary's size; a given encoder must have room for every piece."""
+    if not sentencepiece_model_path:
+        return config
+    pieces = _piece_count(sentencepiece_model_path)
+    if not config.warm_start_path and not config.albert_config_path:
+        path = os.path.join(config.model_dir, RUN_ALBERT_CONFIG_FILE)
+        tf.io.gfile.makedirs(config.model_dir)
+        dataclasses.replace(get_preset(config.preset), vocab_size=pieces).to_json_file(path)
+        return config.replace(albert_config_path=path)
+    from trainer.tasks import resolve_albert_config
+
+    vocab_size = resolve_albert_config(config).vocab_size
+    if pieces > vocab_size:
+        raise ConfigError(f"{sentencepiece_model_path} has {pieces} pieces but the encoder's vocab_size is "
+                          f"{vocab_size} (warm_start_path / albert_config_path)")
+    return config
+
+
+def _preset_name(config: TrainingConfig) -> Optional[str]:
+    """The preset the encoder's shape came from (the vocabulary size aside), or None for a given config."""
+    if config.warm_start_path:
+        return None
+    if config.albert_config_path and config.albert_config_path != os.path.join(config.model_dir, RUN_ALBERT_CONFIG_FILE):
+        return None
+    return config.preset
+
+
+def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int) -> None:
+    """The trainer parses transformed examples with `classification_feature_spec`; it must be the Transform's."""
+    expected = input_pipeline.classification_feature_spec(max_seq_length)
+    differing = {name: spec.get(name) for name in expected if spec.get(name) != expected[name]}
+    if differing:
+        raise ConfigError(f"the Transform's transformed features {differing} differ from what the trainer reads "
+                          f"({ {n: expected[n] for n in differing} }); was the Transform run without a label?")
+
+
+def _publish_directory(source: str, destination: str) -> None:
+    """Copies `source` to `destination`: atomically (staging + rename) on a local file system."""
+    from serving.export import copy_tree, is_remote
+
+    if is_remote(destination):
+        if tf.io.gfile.exists(destination):
+            tf.io.gfile.rmtree(destination)
+        copy_tree(source, destination)
+        return
+    parent = os.path.dirname(os.path.abspath(destination))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.staging-", dir=parent)
+    try:
+        target = os.path.join(staging, "copy")
+        copy_tree(source, target)
+        if os.path.isdir(destination):
+            shutil.rmtree(destination)
+        os.rename(target, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_fn(fn_args: Any) -> None:
+    """TFX Trainer entry point; see the module docstring for what it reads and writes."""
+    custom_config = dict(getattr(fn_args, "custom_config", None) or {})
+    task = (custom_config.get(TRAINING_CONFIG_KEY) or {}).get("task", TrainingConfig.task)
+    if task == "pretrain":
+        _run_pretrain(fn_args, custom_config)
+    else:
+        _run_classify(fn_args, custom_config)
+
+
+def _strategy(config: TrainingConfig) -> tf.distribute.Strategy:
+    return create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
+
+
+def _run_pretrain(fn_args: Any, custom_config: Dict[str, Any]) -> None:
+    config = _match_vocabulary(training_config_from_fn_args(fn_args), custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY))
+    strategy = _strategy(config)
+    train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
+    if is_chief(strategy):
+        _publish_directory(os.path.join(config.model_dir, FINAL_DIR), fn_args.serving_model_dir)
+        logger.info("pretrained encoder and heads copied to %s", fn_args.serving_model_dir)
+
+
+def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
+    from serving import export
+
+    text_features = custom_config.get(TEXT_FEATURES_KEY)
+    if not text_features:
+        raise ConfigError(f"custom_config[{TEXT_FEATURES_KEY!r}] is required for task classify (the raw text "
+                          "feature(s) the Transform reads)")
+    text_features = [text_features] if isinstance(text_features, str) else list(text_features)
+    if fn_args.transform_output is None:
+        raise ConfigError("task classify needs the Transform output (wire the Trainer's transform_graph)")
+    tf_transform_output = export.transform_output(fn_args.transform_output)
+    labels = export.label_names_from_transform(tf_transform_output)
+    max_seq_length = export.max_seq_length_from_transform(tf_transform_output)
+    _check_transformed_spec(tf_transform_output.transformed_feature_spec(), max_seq_length)
+
+    vocabulary_path = custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)
+    config = training_config_from_fn_args(fn_args, {"max_seq_length": max_seq_length, "num_classes": len(labels)})
+    config = _match_vocabulary(config, vocabulary_path)
+    strategy = _strategy(config)
+    result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
+
+    chief = is_chief(strategy)
+    # Every worker saves (saving may need collectives); only the chief's export is kept.
+    export_dir = fn_args.serving_model_dir if chief else tempfile.mkdtemp(prefix="albert-tfx-worker-export-")
+    try:
+        export.export_classifier(
+            result.model,
+            tf_transform_output,
+            export_dir,
+            text_features=text_features,
+            label_names=labels,
+            model_name=custom_config.get(MODEL_NAME_KEY) or DEFAULT_MODEL_NAME,
+            preset=_preset_name(config),
+            vocabulary_path=vocabulary_path,
+            extra_metadata={"training_config": config.to_dict(), "final_step": result.final_step},
+            overwrite=True,
+        )
+    finally:
+        if not chief:
+            shutil.rmtree(export_dir, ignore_errors=True)
