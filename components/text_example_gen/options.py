@@ -1,0 +1,199 @@
+"""TextExampleGen's execution options: a typed, validated dataclass, and how it travels in `custom_config`.
+
+`TextOptions` checks every value when it is built (a bad value raises a ValueError that names the field),
+so a wrong option fails at pipeline construction, not inside Beam. `to_dict` / `from_dict` round-trip it
+through plain JSON types.
+
+On the wire the options are the JSON of `to_dict()` in a `google.protobuf.StringValue`, packed into the
+`Any` of TFX's `example_gen_pb2.CustomConfig` (the type of FileBasedExampleGen's `custom_config`
+parameter). A plain dict passed as `custom_config` would also survive TFX's type check (it parses dicts
+with `ignore_unknown_fields=True`), but only by accident of that parser; the proto is the documented form.
+`from_exec_properties` reads both, so an executor started by hand with a dict works too.
+"""
+
+import dataclasses
+import json
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from google.protobuf import json_format, struct_pb2, wrappers_pb2
+from tfx.proto import example_gen_pb2
+
+CUSTOM_CONFIG_KEY = "custom_config"  # FileBasedExampleGen's execution property
+
+QUOTING_CSV = "csv"  # RFC 4180 style: `"` quotes a field, `""` is a literal quote, quoted fields may span lines
+QUOTING_NONE = "none"  # split on the delimiter only; `"` is an ordinary character (GLUE TSVs such as MRPC)
+QUOTINGS = (QUOTING_CSV, QUOTING_NONE)
+
+STRING = "string"  # bytes_list, UTF-8
+INT = "int"  # int64_list
+FLOAT = "float"  # float_list
+COLUMN_TYPES = (STRING, INT, FLOAT)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextOptions:
+    """How TextExampleGen reads delimited text files.
+
+    delimiter: the one character between fields ("," for CSV, "\\t" for TSV).
+    header: True: the first non-blank line of each file names the columns (every file of a split must
+        name the same ones). False: there is no header line and `column_names` names the columns.
+    column_names: the columns, in file order. With `header=True` they must equal each file's header
+        (an error names the file and both lists); with `header=False` they are required.
+    quoting: "csv" (standard CSV quoting with `"`, fields may span lines) or "none" (split on the
+        delimiter only; quotes are literal text).
+    strip_bom: remove U+FEFF (a UTF-8 byte-order mark) at the start of a file and at the start of a field.
+    max_field_chars: string fields longer than this are cut to this many characters (and counted).
+    column_types: column -> "string" | "int" | "float"; a column not named is a string. A typed value that
+        does not parse skips the row (counted); an empty typed field is a feature without values.
+    """
+
+    delimiter: str = ","
+    header: bool = True
+    column_names: Optional[Tuple[str, ...]] = None
+    quoting: str = QUOTING_CSV
+    strip_bom: bool = True
+    max_field_chars: int = 1_000_000
+    column_types: Optional[Dict[str, str]] = None
+
+    def __post_init__(self):
+        _check_str("delimiter", self.delimiter)
+        if len(self.delimiter) != 1:
+            raise ValueError(f"delimiter must be exactly one character, got {self.delimiter!r}")
+        if self.delimiter in ("\n", "\r"):
+            raise ValueError(f"delimiter must not be a line break, got {self.delimiter!r}")
+        _check_bool("header", self.header)
+        _check_str("quoting", self.quoting)
+        if self.quoting not in QUOTINGS:
+            raise ValueError(f"quoting must be one of {QUOTINGS}, got {self.quoting!r}")
+        if self.quoting == QUOTING_CSV and self.delimiter == '"':
+            raise ValueError('delimiter must not be \'"\' with quoting="csv" (it is the quote character)')
+        _check_bool("strip_bom", self.strip_bom)
+        if isinstance(self.max_field_chars, bool) or not isinstance(self.max_field_chars, int):
+            raise ValueError(f"max_field_chars must be an integer, got {self.max_field_chars!r}")
+        if self.max_field_chars <= 0:
+            raise ValueError(f"max_field_chars must be > 0, got {self.max_field_chars!r}")
+
+        names = self.column_names
+        if names is not None:
+            if isinstance(names, str) or not isinstance(names, Sequence):
+                raise ValueError(f"column_names must be a list of strings, got {names!r}")
+            names = tuple(names)
+            if not names:
+                raise ValueError("column_names must not be empty (use None to take the names from the header)")
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise ValueError(f"column_names must be non-empty strings, got {name!r} in {list(names)!r}")
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"column_names has duplicates {duplicates}: {list(names)!r}")
+            object.__setattr__(self, "column_names", names)
+        elif not self.header:
+            raise ValueError("column_names is required when header is False (the files do not name their columns)")
+
+        types = self.column_types
+        if types is not None:
+            if not isinstance(types, Mapping):
+                raise ValueError(f"column_types must be a mapping column -> type, got {types!r}")
+            types = dict(types)
+            for column, kind in types.items():
+                if not isinstance(column, str) or not column:
+                    raise ValueError(f"column_types keys must be non-empty column names, got {column!r}")
+                if kind not in COLUMN_TYPES:
+                    raise ValueError(f"column_types[{column!r}] must be one of {COLUMN_TYPES}, got {kind!r}")
+            if names is not None:
+                unknown = sorted(set(types) - set(names))
+                if unknown:
+                    raise ValueError(f"column_types names columns {unknown} that are not in column_names {list(names)!r}")
+            object.__setattr__(self, "column_types", types)
+
+    def column_type(self, column: str) -> str:
+        """The type of a column: its entry in `column_types`, else "string"."""
+        return (self.column_types or {}).get(column, STRING)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The options as JSON-compatible values (lists, not tuples)."""
+        return {
+            "delimiter": self.delimiter,
+            "header": self.header,
+            "column_names": list(self.column_names) if self.column_names is not None else None,
+            "quoting": self.quoting,
+            "strip_bom": self.strip_bom,
+            "max_field_chars": self.max_field_chars,
+            "column_types": dict(self.column_types) if self.column_types is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TextOptions":
+        """Options from a dict such as `to_dict()` gives; missing keys take their defaults.
+
+        Raises ValueError naming unknown keys or a bad value.
+        """
+        if not isinstance(values, Mapping):
+            raise ValueError(f"TextOptions must be built from a mapping, got {values!r}")
+        known = [field.name for field in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown TextOptions field(s) {unknown}; the fields are {known}")
+        return cls(**values)
+
+    def to_custom_config(self) -> example_gen_pb2.CustomConfig:
+        """The options as FileBasedExampleGen's `custom_config` (see the module docstring)."""
+        config = example_gen_pb2.CustomConfig()
+        config.custom_config.Pack(wrappers_pb2.StringValue(value=json.dumps(self.to_dict(), sort_keys=True)))
+        return config
+
+
+def _check_str(field: str, value: Any):
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string, got {value!r}")
+
+
+def _check_bool(field: str, value: Any):
+    if not isinstance(value, bool):
+        raise ValueError(f"{field} must be True or False, got {value!r}")
+
+
+def from_custom_config(value: Any) -> TextOptions:
+    """Options from a `custom_config` value in any form TFX hands an executor.
+
+    Accepts None (the defaults), a TextOptions, an `example_gen_pb2.CustomConfig`, its JSON (as a string
+    or a dict), or a plain dict / JSON object of the options themselves.
+    """
+    if value is None or value == "":
+        return TextOptions()
+    if isinstance(value, TextOptions):
+        return value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{CUSTOM_CONFIG_KEY} is not JSON: {value[:200]!r}") from e
+    if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {CUSTOM_CONFIG_KEY, "customConfig"}:
+        # the JSON of a CustomConfig (proto field name or its camelCase JSON name)
+        value = json_format.ParseDict(value, example_gen_pb2.CustomConfig())
+    if isinstance(value, example_gen_pb2.CustomConfig):
+        packed = value.custom_config
+        if not packed.type_url:
+            return TextOptions()
+        if packed.Is(wrappers_pb2.StringValue.DESCRIPTOR):
+            text = wrappers_pb2.StringValue()
+            packed.Unpack(text)
+            return TextOptions.from_dict(json.loads(text.value) if text.value else {})
+        if packed.Is(struct_pb2.Struct.DESCRIPTOR):  # numbers arrive as floats
+            struct = struct_pb2.Struct()
+            packed.Unpack(struct)
+            values = json_format.MessageToDict(struct)
+            chars = values.get("max_field_chars")
+            if isinstance(chars, float) and chars.is_integer():
+                values["max_field_chars"] = int(chars)
+            return TextOptions.from_dict(values)
+        raise ValueError(f"{CUSTOM_CONFIG_KEY} holds a {packed.type_url}; TextExampleGen expects its options "
+                         "as a google.protobuf.StringValue of JSON (TextOptions.to_custom_config())")
+    if isinstance(value, Mapping):
+        return TextOptions.from_dict(value)
+    raise ValueError(f"{CUSTOM_CONFIG_KEY} must be TextExampleGen options, got {value!r}")
+
+
+def from_exec_properties(exec_properties: Mapping[str, Any]) -> TextOptions:
+    """The options in an ExampleGen's execution properties (the defaults when there are none)."""
+    return from_custom_config(exec_properties.get(CUSTOM_CONFIG_KEY))

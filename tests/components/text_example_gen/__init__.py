@@ -1,0 +1,65 @@
+"""Helpers for the TextExampleGen tests: run the PTransform in a TestPipeline, read tf.Examples back."""
+
+import glob
+import pathlib
+from typing import Any, Dict, List, Optional, Tuple
+
+import apache_beam as beam
+import tensorflow as tf
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from components.text_example_gen import executor as executor_lib
+from components.text_example_gen.options import TextOptions
+
+DATASETS = pathlib.Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
+
+Row = Dict[str, List[Any]]
+
+
+def exec_properties(input_base, options: TextOptions) -> Dict[str, Any]:
+    """What the executor gets from TFX: the options as the JSON of their CustomConfig."""
+    from google.protobuf import json_format
+
+    return {"input_base": str(input_base), "custom_config": json_format.MessageToJson(options.to_custom_config())}
+
+
+def example_to_row(example: tf.train.Example) -> Row:
+    """Feature name -> its values (bytes decoded as UTF-8); an empty feature -> []."""
+    row = {}
+    for name, feature in example.features.feature.items():
+        kind = feature.WhichOneof("kind")
+        values = list(getattr(feature, kind).value) if kind else []
+        row[name] = [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
+    return row
+
+
+def read_tfrecords(pattern: str, compression: Optional[str] = None) -> List[Row]:
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        for record in tf.data.TFRecordDataset(path, compression_type=compression or ""):
+            rows.append(example_to_row(tf.train.Example.FromString(record.numpy())))
+    return rows
+
+
+def run_transform(tmp_path: pathlib.Path, input_base, pattern: str, options: TextOptions) -> Tuple[List[Row], Dict[str, int]]:
+    """Runs TextToExample on `input_base/pattern` in a TestPipeline; (rows, TextExampleGen counters)."""
+    out = tmp_path / "out"
+    pipeline = TestPipeline()
+    _ = (
+        pipeline
+        | "Read" >> executor_lib.TextToExample(exec_properties(input_base, options), pattern)
+        | "Serialize" >> beam.Map(lambda example: example.SerializeToString())
+        | "Write" >> beam.io.WriteToTFRecord(str(out / "examples"), file_name_suffix=".tfrecord")
+    )
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {}
+    for counter in result.metrics().query(MetricsFilter().with_namespace(executor_lib.METRICS_NAMESPACE))["counters"]:
+        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
+    return read_tfrecords(str(out / "examples*.tfrecord")), counters
+
+
+def tsv_rows(path: pathlib.Path) -> List[List[str]]:
+    """The non-empty lines of a TSV file split on tabs (no quoting), the UTF-8 BOM removed."""
+    return [line.split("\t") for line in path.read_text(encoding="utf-8-sig").split("\n") if line.strip()]
