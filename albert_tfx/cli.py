@@ -7,10 +7,13 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import List, Optional
 
 # TensorFlow's C++ start-up chatter hides our output; users can still set their own level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Google client libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10, so the warning is noise.
+warnings.filterwarnings("ignore", message="You are using a non-supported Python version", category=FutureWarning)
 
 
 def _cmd_info(args) -> int:
