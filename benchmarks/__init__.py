@@ -13,6 +13,7 @@ Modules:
     training_throughput: Keras training steps/s with and without XLA, ours vs keras-hub's AlbertMaskedLM.
     tokenization_speed: SentencePiece tokenization of SST-2 train, Beam and tf-text vs a Python loop.
     pretraining_data_speed: PretrainingDataGen on WikiText-2, Beam vs a single-process loop.
+    quality_finetune: dev accuracy of `tiny` fine-tuned from scratch on SST-2 / ChnSentiCorp in a CPU budget.
     harness: interleaved timing and machine-load measurement (shared helper).
     report: writes result JSON files and the `BENCHMARKS.md` table (shared helper).
     run_all: runs every benchmark module.
