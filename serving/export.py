@@ -34,7 +34,6 @@ import datetime
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
@@ -46,6 +45,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from serving import contract
 from trainer import data_contract
+from trainer.atomic_io import publish_directory
 from trainer.preprocessing import LABEL_VOCABULARY
 
 logger = logging.getLogger(__name__)
@@ -260,28 +260,6 @@ def copy_tree(source: str, destination: str) -> None:
             tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name), overwrite=True)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_tree(root: str) -> None:
-    for directory, _, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(directory, name), "rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_directory(directory)
-
-
 def _write_export(module: ClassifierServingModule, staging: str, metadata: contract.ExportMetadata) -> None:
     tf.saved_model.save(module, staging, signatures=module.signatures())
     set_signature_method_names(staging, {contract.CLASSIFY_SIGNATURE: contract.CLASSIFY_METHOD_NAME})
@@ -291,32 +269,6 @@ def _write_export(module: ClassifierServingModule, staging: str, metadata: contr
     problems = contract.missing_from_contract(contract.list_signature_defs(staging), len(metadata.text_features))
     if problems:
         raise ExportError("the export does not fulfil the serving contract: " + "; ".join(problems))
-
-
-def _write_local_atomically(module: ClassifierServingModule, export_dir: str, metadata: contract.ExportMetadata) -> None:
-    """Staging directory beside `export_dir`, fsync, rename; a replaced export is put back on failure."""
-    parent = os.path.dirname(os.path.abspath(export_dir))
-    os.makedirs(parent, exist_ok=True)
-    base = os.path.basename(os.path.abspath(export_dir))
-    staging = tempfile.mkdtemp(prefix=f".{base}.staging-", dir=parent)
-    retired = None
-    try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: a server running as another user could not read it
-        _write_export(module, staging, metadata)
-        _fsync_tree(staging)
-        if os.path.exists(export_dir):
-            retired = tempfile.mkdtemp(prefix=f".{base}.retired-", dir=parent)
-            os.rename(export_dir, os.path.join(retired, base))
-        os.rename(staging, export_dir)
-        _fsync_directory(parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired and not os.path.exists(export_dir):  # put the previous export back
-            os.rename(os.path.join(retired, base), export_dir)
-        raise
-    finally:
-        if retired:
-            shutil.rmtree(retired, ignore_errors=True)
 
 
 def export_classifier(
@@ -390,6 +342,6 @@ def export_classifier(
                 tf.io.gfile.rmtree(export_dir)
             copy_tree(os.path.join(local, "export"), export_dir)
     else:
-        _write_local_atomically(module, export_dir, metadata)
+        publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata))
     logger.info("exported %s (%d classes: %s) to %s", model_name, num_classes, labels, export_dir)
     return export_dir

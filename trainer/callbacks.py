@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -10,6 +9,8 @@ from typing import Optional
 
 import keras
 import tensorflow as tf
+
+from trainer.atomic_io import write_json
 
 
 class PreemptionCheckpoint(keras.callbacks.Callback):
@@ -85,7 +86,7 @@ class TrainingLogger(keras.callbacks.Callback):
             tf.summary.scalar("examples_per_second", examples_per_second)
         self.writer.flush()
         if self.progress_path:
-            _write_json(self.progress_path, {"step": self.step, "examples_per_second": round(examples_per_second, 2)})
+            write_json(self.progress_path, {"step": self.step, "examples_per_second": round(examples_per_second, 2)})
 
     def on_train_end(self, logs=None):
         if not self.metrics_path:
@@ -102,13 +103,4 @@ class TrainingLogger(keras.callbacks.Callback):
             "examples_per_second": round(steps_run * self.global_batch_size / max(elapsed, 1e-9), 2),
             "metrics": final,
         }
-        _write_json(self.metrics_path, summary)
-
-
-def _write_json(path: str, value: dict) -> None:
-    """Replaces `path` atomically, so a reader (or a kill) never sees half a file."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2)
-    os.replace(temporary, path)
+        write_json(self.metrics_path, summary)

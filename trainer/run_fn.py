@@ -39,6 +39,7 @@ from typing import Any, Dict, Mapping, Optional
 import tensorflow as tf
 
 from trainer import input_pipeline
+from trainer.atomic_io import publish_directory
 from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.config import ConfigError
 from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
@@ -147,17 +148,7 @@ def _publish_directory(source: str, destination: str) -> None:
             tf.io.gfile.rmtree(destination)
         copy_tree(source, destination)
         return
-    parent = os.path.dirname(os.path.abspath(destination))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.staging-", dir=parent)
-    try:
-        target = os.path.join(staging, "copy")
-        copy_tree(source, target)
-        if os.path.isdir(destination):
-            shutil.rmtree(destination)
-        os.rename(target, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    publish_directory(destination, lambda staging: copy_tree(source, staging))
 
 
 def run_fn(fn_args: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 
 from trainer.checkpoints import load_converted
@@ -16,8 +18,6 @@ from trainer.training_config import TrainingConfig
 
 def resolve_albert_config(config: TrainingConfig) -> AlbertConfig:
     """The encoder shape: a warm start's own config wins, then `albert_config_path`, then the preset."""
-    import os
-
     if config.warm_start_path:
         albert_config = AlbertConfig.from_json_file(os.path.join(config.warm_start_path, CONFIG_FILE))
     elif config.albert_config_path:

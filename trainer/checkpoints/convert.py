@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from typing import Optional
 
+from trainer.atomic_io import publish_directory
 from trainer.checkpoints.original import (
     ImportReport,
     WeightImportError,
@@ -103,23 +102,16 @@ def save_model_directory(model, out_dir: str, summary: dict, *, overwrite: bool 
 
     if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
         raise FileExistsError(f"{out_dir}: exists and is not empty (pass --overwrite to replace it)")
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".staging-", dir=parent)
-    try:
-        encoder = model if isinstance(model, AlbertEncoder) else model.encoder
+    encoder = model if isinstance(model, AlbertEncoder) else model.encoder
+    summary = {**summary, "model": type(model).__name__, "parameters": int(model.count_params())}
+
+    def write(staging: str) -> None:
         encoder.albert_config.to_json_file(os.path.join(staging, CONFIG_FILE))
         model.save_weights(os.path.join(staging, WEIGHTS_FILE))
-        summary = {**summary, "model": type(model).__name__, "parameters": int(model.count_params())}
         with open(os.path.join(staging, SUMMARY_FILE), "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.rename(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+
+    return publish_directory(out_dir, write)
 
 
 def load_converted(directory: str):
