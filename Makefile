@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: run test test-fast bench install clean-venv
 
-$(STAMP): setup.py constraints.txt
+$(STAMP): setup.py constraints.txt tools/bootstrap_venv.sh
 	bash tools/bootstrap_venv.sh "$(VENV)"
 	touch $(STAMP)
 

@@ -14,6 +14,8 @@ from typing import List, Optional
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Google client libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10, so the warning is noise.
 warnings.filterwarnings("ignore", message="You are using a non-supported Python version", category=FutureWarning)
+# Google client libraries' deprecation notices about versions TFX 1.16 pins: noise for our users.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
 
 def _cmd_info(args) -> int:
@@ -40,36 +42,213 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _pipeline_config(args):
+    """The pipeline config: --config's YAML (or the defaults), then the flags, then --set overrides."""
+    from pipeline.configs import PipelineConfig
+
+    config = PipelineConfig.from_yaml(args.config) if args.config else PipelineConfig()
+    overrides = {}
+    flags = {
+        "data.path": args.data, "data.label_column": args.label_column, "data.delimiter": args.delimiter,
+        "data.format": args.format, "orchestration.output_dir": args.output, "serving.serving_dir": args.serving_dir,
+        "serving.model_name": args.model_name, "training.preset": args.preset, "training.train_steps": args.train_steps,
+        "training.max_seq_length": args.max_seq_length,
+    }
+    overrides.update({key: value for key, value in flags.items() if value is not None})
+    if args.text_column:
+        overrides["data.text_columns"] = list(args.text_column)
+    if args.no_header:
+        overrides["data.header"] = False
+    if args.column_names:
+        overrides["data.column_names"] = args.column_names
+    for item in args.set or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            from pipeline.configs import ConfigError
+
+            raise ConfigError(f"--set {item!r}: expected section.field=value")
+        overrides[key.strip()] = value
+    return config.with_overrides(overrides) if overrides else config
+
+
 def _cmd_run(args) -> int:
-    # Until the TFX pipeline lands (issue 6), `run` does the most the project can: build the preset's
-    # pretraining model, push one batch through it, and print the parameter table.
-    import numpy as np
+    from pipeline import local_runner
 
-    from trainer.encoder import AlbertEncoder
-    from trainer.info import all_preset_names, format_table, parameter_rows
-    from trainer.presets import get_preset
-    from trainer.pretrainer import AlbertPretrainer
-
-    config = get_preset(args.preset)
-    print(f"building the {args.preset!r} ALBERT pretraining model ...", file=sys.stderr)
-    started = time.time()
-    model = AlbertPretrainer(AlbertEncoder.from_albert_config(config))
-    rng = np.random.default_rng(0)
-    batch, length = 2, 32
-    outputs = model(
-        {
-            "token_ids": rng.integers(5, config.vocab_size, (batch, length)).astype("int32"),
-            "segment_ids": np.repeat([[0] * (length // 2) + [1] * (length // 2)], batch, axis=0).astype("int32"),
-            "padding_mask": np.ones((batch, length), "int32"),
-            "masked_lm_positions": np.tile(np.arange(1, 6, dtype="int32"), (batch, 1)),
-        }
-    )
-    print(
-        f"forward pass ok in {time.time() - started:.1f}s: mlm_logits {tuple(outputs['mlm_logits'].shape)}, "
-        f"sop_logits {tuple(outputs['sop_logits'].shape)}"
-    )
-    print(format_table(parameter_rows(all_preset_names())))
+    config = _pipeline_config(args)
+    if args.print_config:
+        print(config.to_yaml(), end="")
+        return 0
+    summary = local_runner.run(config, report=lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(summary.lines()))
     return 0
+
+
+def _cmd_compile(args) -> int:
+    config = _pipeline_config(args)
+    if args.target == "kubeflow":
+        from pipeline import kubeflow_runner
+
+        path = kubeflow_runner.compile_pipeline(config, args.output_file)
+    else:
+        from pipeline import airflow_dag
+
+        path = airflow_dag.write_dag_file(config, args.output_file)
+    print(f"wrote the {args.target} pipeline to {path}")
+    return 0
+
+
+def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="a pipeline YAML file (sections as in pipeline/configs.py)")
+    parser.add_argument("--data", help="a data file, a directory with train/dev files, or span-<N>/ directories")
+    parser.add_argument("--text-column", action="append", help="the text column (twice for sentence pairs)")
+    parser.add_argument("--label-column", help="the label column")
+    parser.add_argument("--delimiter", help="the field delimiter (default from the extension)")
+    parser.add_argument("--format", choices=("auto", "csv", "tsv", "tfrecord"), help="the data format")
+    parser.add_argument("--no-header", action="store_true", help="the files have no header line (name the "
+                        "columns with --column-names)")
+    parser.add_argument("--column-names", help="comma-separated column names, in file order")
+    parser.add_argument("--output", help="the output directory (pipeline root and ML Metadata)")
+    parser.add_argument("--serving-dir", help="where blessed models are pushed (<dir>/<model-name>/<version>/)")
+    parser.add_argument("--model-name", help="the served model's name")
+    parser.add_argument("--preset", help="the encoder preset (tiny, base, large, ...)")
+    parser.add_argument("--train-steps", type=int, help="training steps of the classifier")
+    parser.add_argument("--max-seq-length", type=int, help="pieces per example (incl. [CLS]/[SEP])")
+    parser.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
+                        help="override any config field, e.g. --set evaluation.min_accuracy=0.8")
+
+
+def _cmd_serve(args) -> int:
+    import logging
+
+    from serving.batching import BatchingConfig
+    from serving.model_manager import read_model_config_file
+    from serving.server import ServerConfig, serve_until_signalled
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    batching = None
+    if args.enable_batching:
+        batching = BatchingConfig(max_batch_size=args.max_batch_size, batch_timeout_s=args.batch_timeout_ms / 1000,
+                                  max_enqueued_batches=args.max_enqueued_batches, num_batch_threads=args.num_batch_threads)
+    options = dict(host=args.host, port=args.port, poll_interval_s=args.poll_seconds, max_workers=args.workers,
+                   max_request_batch=args.max_request_batch, max_text_bytes=args.max_text_bytes, batching=batching,
+                   grace_s=args.grace_seconds, warmup=not args.no_warmup, ssl_cert_file=args.ssl_cert,
+                   ssl_key_file=args.ssl_key)
+    try:
+        if args.model_config_file:
+            config = ServerConfig(models=tuple(read_model_config_file(args.model_config_file)), **options)
+        else:
+            if not os.path.isdir(args.model_base_path):
+                raise FileNotFoundError(f"--model-base-path {args.model_base_path}: no such directory")
+            config = ServerConfig.for_base_path(os.path.abspath(args.model_base_path), args.model_name, **options)
+    except ValueError as error:
+        print(f"albert-tfx serve: error: {error}", file=sys.stderr)
+        return 2
+
+    def ready(server):
+        models = ", ".join(f"{name} {manager.available_versions() or '(no version yet)'}"
+                           for name, manager in server.registry.managers.items())
+        print(f"albert-tfx serve: listening on {server.address} ({models}); Ctrl-C or SIGTERM stops it", flush=True)
+
+    try:
+        serve_until_signalled(config, on_ready=ready)
+    except OSError as error:
+        print(f"albert-tfx serve: error: {error}", file=sys.stderr)
+        return 2
+    print("albert-tfx serve: stopped", flush=True)
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from serving import client as client_lib
+
+    try:
+        texts = list(args.texts)
+        if args.input_file:
+            with (sys.stdin if args.input_file == "-" else open(args.input_file, encoding="utf-8")) as handle:
+                texts += [line.rstrip("\n") for line in handle if line.strip()]
+        pairs = list(args.text_pair) if args.text_pair else None
+        config = client_lib.ClientConfig(
+            target=args.server, model_name=args.model, version=args.version, version_label=args.version_label,
+            deadline_s=args.deadline, retries=args.retries, batch_size=args.batch_size, tls=args.tls or bool(args.ca_cert),
+            ca_cert=args.ca_cert, metadata=client_lib.parse_metadata(args.metadata or ()))
+        with client_lib.ServingClient(config) as client:
+            if args.status:
+                output = client_lib.status_json(args.model, client.model_status(args.version))
+            elif args.metadata_only:
+                output = client_lib.metadata_json(client.model_metadata())
+            elif not texts:
+                raise ValueError("no text to predict: give TEXT arguments or --input-file")
+            elif args.classify:
+                if not args.text_feature:
+                    raise ValueError("--classify sends tf.Examples keyed by the model's raw text feature names "
+                                     "(the export's text_features, e.g. 'sentence'): pass --text-feature NAME "
+                                     "(twice for a sentence-pair model)")
+                result = client.classify(texts, pairs, text_features=args.text_feature)
+                output = client_lib.predictions_json(result, texts, pairs)
+            else:
+                output = client_lib.predictions_json(client.predict(texts, pairs, signature=args.signature), texts, pairs)
+    except (client_lib.ServingError, ValueError, OSError) as error:
+        print(f"albert-tfx predict: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(output, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _add_serving_commands(commands) -> None:
+    """`serve` and `predict`: the local TF-Serving-API server and its gRPC client."""
+    from serving.contract import DEFAULT_MODEL_NAME, PREDICT_SIGNATURE
+
+    serve = commands.add_parser("serve", help="serve exports over TF Serving's gRPC API (a development stand-in "
+                                              "for TF Serving)")
+    models = serve.add_mutually_exclusive_group(required=True)
+    models.add_argument("--model-base-path", help="a directory of integer version directories (<dir>/<version>/)")
+    models.add_argument("--model-config-file", help="a TF Serving ModelServerConfig text proto (several models, "
+                                                    "version policies, version labels)")
+    serve.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help=f"served name (default {DEFAULT_MODEL_NAME})")
+    serve.add_argument("--port", type=int, default=8500, help="gRPC port (default 8500; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
+    serve.add_argument("--poll-seconds", type=float, default=2.0, help="check for new versions this often (0: never)")
+    serve.add_argument("--workers", type=int, default=16, help="concurrent calls (default 16)")
+    serve.add_argument("--max-request-batch", type=int, default=256, help="rows per request (default 256)")
+    serve.add_argument("--max-text-bytes", type=int, default=100_000, help="bytes per text or tf.Example")
+    serve.add_argument("--enable-batching", action="store_true", help="merge concurrent requests server-side")
+    serve.add_argument("--max-batch-size", type=int, default=32, help="rows per merged batch (default 32)")
+    serve.add_argument("--batch-timeout-ms", type=float, default=2.0, help="wait this long to fill a batch")
+    serve.add_argument("--max-enqueued-batches", type=int, default=64, help="queued batches before UNAVAILABLE")
+    serve.add_argument("--num-batch-threads", type=int, default=1, help="batches run in parallel")
+    serve.add_argument("--grace-seconds", type=float, default=10.0, help="time in-flight calls get on shutdown")
+    serve.add_argument("--no-warmup", action="store_true", help="skip replaying assets.extra warmup requests")
+    serve.add_argument("--ssl-cert", help="PEM certificate chain: serve TLS (with --ssl-key)")
+    serve.add_argument("--ssl-key", help="PEM private key for --ssl-cert")
+    serve.add_argument("--verbose", action="store_true", help="log every call")
+    serve.set_defaults(handler=_cmd_serve)
+
+    predict = commands.add_parser("predict", help="ask a served model (TF Serving or albert-tfx serve) over gRPC; "
+                                                  "prints JSON")
+    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    predict.add_argument("--server", default="127.0.0.1:8500", help="HOST:PORT (default 127.0.0.1:8500)")
+    predict.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model name (default {DEFAULT_MODEL_NAME})")
+    which = predict.add_mutually_exclusive_group()
+    which.add_argument("--version", type=int, help="a version number (default: the newest)")
+    which.add_argument("--version-label", help="a version label of the server's model config")
+    predict.add_argument("--text-pair", action="append", help="the second text, once per TEXT (pair models)")
+    predict.add_argument("--input-file", help="more texts, one per line ('-': stdin)")
+    predict.add_argument("--signature", default=PREDICT_SIGNATURE, help=f"Predict signature (default {PREDICT_SIGNATURE})")
+    predict.add_argument("--classify", action="store_true", help="use the Classify API (tf.Examples; needs --text-feature)")
+    predict.add_argument("--text-feature", action="append", help="raw feature name(s) the model was trained on, "
+                                                                 "for --classify")
+    predict.add_argument("--batch-size", type=int, default=64, help="texts per request (default 64)")
+    predict.add_argument("--deadline", type=float, default=10.0, help="seconds per request, retries included")
+    predict.add_argument("--retries", type=int, default=3, help="retries on UNAVAILABLE, with backoff (default 3)")
+    predict.add_argument("--tls", action="store_true", help="connect with TLS (system roots unless --ca-cert)")
+    predict.add_argument("--ca-cert", help="PEM CA certificate to trust (implies --tls)")
+    predict.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="gRPC metadata on every call, "
+                                                                                  "e.g. authorization='Bearer ...'")
+    what = predict.add_mutually_exclusive_group()
+    what.add_argument("--status", action="store_true", help="print the model's version states (GetModelStatus)")
+    what.add_argument("--metadata-only", action="store_true", help="print the SignatureDefs (GetModelMetadata)")
+    predict.set_defaults(handler=_cmd_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,10 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--config", help="albert_config.json path or a preset name, when none sits beside SRC")
     convert.add_argument("--overwrite", action="store_true", help="replace a non-empty --out directory")
     convert.set_defaults(handler=_cmd_convert)
+    _add_serving_commands(commands)
 
-    run = commands.add_parser("run", help="run the main job (for now: build a preset and print the parameter table)")
-    run.add_argument("--preset", default="tiny")
+    run = commands.add_parser("run", help="run the TFX pipeline locally: data -> vocabulary -> train -> evaluate -> push")
+    _add_pipeline_flags(run)
+    run.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     run.set_defaults(handler=_cmd_run)
+
+    compile_ = commands.add_parser("compile", help="compile the pipeline for Kubeflow Pipelines (v2 JSON) or Airflow (DAG file)")
+    compile_.add_argument("--target", required=True, choices=("kubeflow", "airflow"))
+    compile_.add_argument("--output-file", "-o", required=True, dest="output_file",
+                          help="the file to write (pipeline JSON for kubeflow, a DAG .py for airflow)")
+    _add_pipeline_flags(compile_)
+    compile_.set_defaults(handler=_cmd_compile)
     return parser
 
 
@@ -102,11 +290,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     from trainer.checkpoints import WeightImportError
     from trainer.config import ConfigError
 
+    from pipeline.configs import ConfigError as PipelineConfigError
+    from pipeline.inputs import InputError
+
     try:
         return args.handler(args)
-    except (ConfigError, WeightImportError, FileExistsError, FileNotFoundError) as error:
+    except (ConfigError, PipelineConfigError, InputError, WeightImportError, FileExistsError,
+            FileNotFoundError) as error:
         print(f"albert-tfx {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"albert-tfx {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a component failed: one readable line, the traceback in a log file
+        log = _write_traceback(args.command)
+        message = str(error).strip() or type(error).__name__
+        print(f"albert-tfx {args.command}: error: {type(error).__name__}: {message}\n"
+              f"(full traceback in {log})", file=sys.stderr)
+        return 1
+
+
+def _write_traceback(command: str) -> str:
+    import tempfile
+    import traceback
+
+    handle, path = tempfile.mkstemp(prefix=f"albert-tfx-{command}-", suffix=".log")
+    with os.fdopen(handle, "w") as out:
+        traceback.print_exc(file=out)
+    return path
 
 
 if __name__ == "__main__":

@@ -9,28 +9,40 @@ The run goes through the project's own pieces, as the pipeline would:
    components/sentencepiece_vocab/normalize.py, lines deduplicated and sorted); character_coverage is
    1.0 for English and 0.9995 (the component's default) for Chinese. The Beam part of the executor
    (reading tf.Examples, held-out set, sampling) is skipped: it changes nothing here but the start-up time;
-2. tokenization: trainer/preprocessing.py's plain TensorFlow functions (`load_tokenizer`, `encode_texts`:
-   the very graph Transform saves) to `max_seq_length` 64, written as gzipped classification TFRecords
+2. model selection (`--holdout N --eval-every K`, off by default): N rows of the TRAIN split (never dev) are
+   held out - for SST-2 whole sentences (at least 12 words), and every other train row that is a word span
+   of a held-out sentence (SST-2's train split holds the phrases of its sentences) or contains one is
+   dropped from training, so the held-out rows are really unseen. `trainer.train.train` evaluates them
+   every K steps and restores the weights of the best held-out accuracy at the end
+   (`TrainingConfig.select_best_metric="val_accuracy"`); dev is scored once, on those weights;
+3. tokenization: trainer/preprocessing.py's plain TensorFlow functions (`load_tokenizer`, `encode_texts`:
+   the very graph Transform saves) to `--max-seq-length`, written as gzipped classification TFRecords
    (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`; int64). Labels: SST-2 `sentence<TAB>label`
    with a header, 0/1; ChnSentiCorp no header, `text<TAB>positive|negative` -> 1/0;
-3. training: `trainer.train.train` (task `classify`, AdamW, linear warmup over 10% then linear decay,
-   batch 64, dropout 0.1 in the encoder and the classifier head), from randomly initialized weights.
-   A short probe run measures steady-state steps/s and the fixed cost (graph building, start-up); the
-   main run then gets as many steps as fit in what is left of `--budget-minutes` (the budget covers the
-   probe and the main run; vocabulary and tokenization come on top and are reported separately);
-4. evaluation: predictions over the whole dev split, argmax against the labels.
+4. training: `trainer.train.train` (task `classify`, AdamW with `--weight-decay`, linear warmup over
+   `--warmup-fraction` then linear decay to 0, `--batch-size`, `--learning-rate`, `--dropout` in the encoder
+   and the classifier head), from randomly initialized weights. A short probe run measures steady-state
+   steps/s, the fixed cost (graph building, start-up) and, with model selection, what one evaluation costs;
+   the main run then gets as many steps as fit in what is left of `--budget-minutes` (the budget covers the
+   probe and the main run with its evaluations; vocabulary and tokenization come on top, and the total wall
+   time is recorded too). Steps/s are measured on a shared machine: when other work slows the main run
+   down, it overruns its budget (the recorded wall times say by how much);
+5. evaluation: predictions over the whole dev split, argmax against the labels.
 
-    python -m benchmarks.quality_finetune --dataset sst2 --budget-minutes 12
+    python -m benchmarks.quality_finetune --dataset sst2 --budget-minutes 20 --max-seq-length 32 \
+        --holdout 600 --eval-every 500
     python -m benchmarks.quality_finetune --dataset chnsenticorp --budget-minutes 6
     python -m benchmarks.quality_finetune --dataset sst2 --budget-minutes 1 --quick   # smoke run, writes nothing
 
-Results go to benchmarks/results/quality_finetune.json (flat; keys prefixed by the dataset, so the two
-datasets' results live side by side) and one BENCHMARKS.md row per dataset run so far.
+The defaults (max_seq_length 64, batch 64, lr 1e-3, warmup 10%, dropout 0.1, weight decay 0.01, final
+weights) are the recipe of the first recorded runs. Results go to benchmarks/results/quality_finetune.json
+(flat; keys prefixed by the dataset, recipe included, so the datasets' results live side by side) and one
+BENCHMARKS.md row per dataset and variant run so far.
 
-TODO (issue 4, items 6b/6c): the from-pretrained variant: warm-start the same fine-tuning from a
-WikiText-2 (English) / zh_online_shopping (Chinese) pretraining run of `tiny` with the same vocabulary
-(`TrainingConfig.warm_start_path` = that run's `final/`), and report `<dataset>_dev_accuracy_from_pretrained`
-next to the from-scratch figure.
+The from-pretrained variant (`<dataset>_dev_accuracy_from_pretrained`, `<dataset>_from_pretrained_*`) is
+written by benchmarks/quality_pretrain.py, which pretrains on WikiText-2 and then runs this module's
+fine-tune, warm-started (`TrainingConfig.warm_start_path`), with the same recipe and budget. ChnSentiCorp
+from pretrained (zh_online_shopping) is not done yet.
 """
 
 from __future__ import annotations
@@ -40,10 +52,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import shlex  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -61,24 +74,49 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = REPO_ROOT / ".." / "shared" / "datasets"
 
 VOCAB_SIZE = 8000
-MAX_SEQ_LENGTH = 64
 PRESET = "tiny"
-BATCH_SIZE = 64
-DROPOUT = 0.1
-LEARNING_RATE = 1e-3
-WARMUP_FRACTION = 0.1
 PROBE_STEPS = 60
 # The main run's checkpoint interval: train_steps is rounded down to a multiple of it.
 STEP_GRANULARITY = 50
 TOKENIZE_BATCH = 1024
 QUICK_TRAIN_ROWS = 2000
+# Held-out rows (model selection) are drawn with this seed.
+HOLDOUT_SEED = 1234
 
-# Per dataset: files, header, label parsing, coverage, and the accuracy target of issue 4.
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """The fine-tuning hyperparameters (the defaults are those of the first recorded runs)."""
+
+    max_seq_length: int = 64
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.1
+    dropout: float = 0.1  # encoder (hidden and attention) and classifier head
+    weight_decay: float = 0.01
+    # Model selection: `holdout` rows of the train split (not dev) are held out, together with every train row
+    # that is a word span of one of them or contains one (SST-2's train split holds the phrases of its
+    # sentences); the run is evaluated on them every `eval_every` steps and the best weights are kept.
+    holdout: int = 0
+    eval_every: int = 0
+
+    def flags(self) -> List[str]:
+        default = Recipe()
+        out = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value != getattr(default, field.name):
+                out += [f"--{field.name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+        return out
+
+
+# Per dataset: files, header, label parsing, coverage, the accuracy target of issue 4, and the shortest
+# row (in words) that may be held out for model selection (SST-2: whole sentences rather than phrases).
 DATASET_SETTINGS = {
     "sst2": {"dir": "sst2", "header": True, "labels": {"0": 0, "1": 1}, "character_coverage": 1.0,
-             "target": 0.80},
+             "target": 0.80, "holdout_min_words": 12},
     "chnsenticorp": {"dir": "chnsenticorp", "header": False, "labels": {"negative": 0, "positive": 1},
-                     "character_coverage": 0.9995, "target": 0.85},
+                     "character_coverage": 0.9995, "target": 0.85, "holdout_min_words": 1},
 }
 
 
@@ -111,7 +149,8 @@ def read_split(dataset: str, split: str) -> Tuple[List[str], List[int]]:
     return texts, labels
 
 
-def train_vocabulary(texts: Sequence[str], character_coverage: float, out_path: Path) -> Dict:
+def train_vocabulary(texts: Sequence[str], character_coverage: float, out_path: Path,
+                     vocab_size: int = VOCAB_SIZE) -> Dict:
     """The component's SentencePiece training on `texts`; writes spm.model to `out_path`."""
     import sentencepiece as spm
 
@@ -121,7 +160,7 @@ def train_vocabulary(texts: Sequence[str], character_coverage: float, out_path: 
 
     params = spec_lib.resolve_parameters({
         spec_lib.TEXT_FEATURES_KEY: json.dumps(["text"]),
-        spec_lib.VOCAB_SIZE_KEY: VOCAB_SIZE,
+        spec_lib.VOCAB_SIZE_KEY: vocab_size,
         spec_lib.CHARACTER_COVERAGE_KEY: character_coverage,
     })
     max_chars = params[spec_lib.MAX_SENTENCE_CHARS_KEY]
@@ -144,7 +183,8 @@ def train_vocabulary(texts: Sequence[str], character_coverage: float, out_path: 
     }
 
 
-def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int], out_path: Path) -> Dict:
+def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int], out_path: Path,
+                  max_seq_length: int) -> Dict:
     """Tokenizes with trainer/preprocessing.py's graph; writes gzipped classification tf.Examples."""
     import numpy as np
     import tensorflow as tf
@@ -156,7 +196,7 @@ def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int],
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def encode(batch):
-        return preprocessing.encode_texts(tokenizer, [batch], MAX_SEQ_LENGTH)
+        return preprocessing.encode_texts(tokenizer, [batch], max_seq_length)
 
     def int64(values):
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
@@ -167,7 +207,7 @@ def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int],
             encoded = {k: v.numpy() for k, v in encode(tf.constant(list(texts[start:start + TOKENIZE_BATCH]))).items()}
             lengths = encoded[dc.PADDING_MASK].sum(axis=1)
             real_pieces += int(lengths.sum())
-            truncated += int((lengths == MAX_SEQ_LENGTH).sum())
+            truncated += int((lengths == max_seq_length).sum())
             unknown += int((encoded[dc.TOKEN_IDS] == dc.UNK_ID).sum())
             for i in range(encoded[dc.TOKEN_IDS].shape[0]):
                 features = {name: int64(encoded[name][i]) for name in (dc.TOKEN_IDS, dc.SEGMENT_IDS, dc.PADDING_MASK)}
@@ -178,29 +218,68 @@ def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int],
             "unknown_rate": unknown / max(real_pieces, 1), "majority_share": float(np.mean(labels)) if labels else 0.0}
 
 
-# --- training --------------------------------------------------------------------------------------------
+def split_holdout(dataset: str, texts: Sequence[str], labels: Sequence[int], count: int):
+    """(train texts, train labels, held-out texts, held-out labels, rows dropped as overlapping).
+
+    `count` rows of at least the dataset's `holdout_min_words` words are drawn (seeded); every other row
+    that is a contiguous word span of a held-out row (its phrases) or contains one as a word span (the
+    sentence it is a phrase of) is dropped from training, so the held-out rows are really unseen.
+    """
+    if count <= 0:
+        return list(texts), list(labels), [], [], 0
+    min_words = DATASET_SETTINGS[dataset]["holdout_min_words"]
+    words = [tuple(text.split()) for text in texts]
+    candidates = sorted({w: i for i, w in enumerate(words) if len(w) >= min_words}.values())
+    held = set(random.Random(HOLDOUT_SEED).sample(candidates, min(count, len(candidates))))
+    held_words = {words[i] for i in held}
+    spans = {w[a:b] for w in held_words for a in range(len(w)) for b in range(a + 1, len(w) + 1)}
+    shortest = min(len(w) for w in held_words)
+
+    def overlaps(w) -> bool:
+        if w in spans:  # a phrase of a held-out row (or a duplicate of one)
+            return True
+        if len(w) <= shortest:
+            return False
+        return any(w[a:b] in held_words for a in range(len(w) - shortest + 1)
+                   for b in range(a + shortest, len(w) + 1))
+
+    train_texts, train_labels, dropped = [], [], 0
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        if i in held:
+            continue
+        if overlaps(words[i]):
+            dropped += 1
+            continue
+        train_texts.append(text)
+        train_labels.append(label)
+    order = sorted(held)
+    return train_texts, train_labels, [texts[i] for i in order], [labels[i] for i in order], dropped
 
 
-def training_config(model_dir: Path, albert_config_path: Path, train_steps: int, checkpoint_every: int):
+def training_config(model_dir: Path, albert_config_path: Path, train_steps: int, checkpoint_every: int,
+                    recipe: Recipe, warm_start: Optional[Path] = None, select_best: bool = False):
     from trainer.training_config import TrainingConfig
 
     return TrainingConfig(
         task="classify",
         model_dir=str(model_dir),
-        albert_config_path=str(albert_config_path),
+        albert_config_path=None if warm_start else str(albert_config_path),
+        warm_start_path=str(warm_start) if warm_start else None,
         preset=PRESET,
         num_classes=2,
-        max_seq_length=MAX_SEQ_LENGTH,
-        global_batch_size=BATCH_SIZE,
+        max_seq_length=recipe.max_seq_length,
+        global_batch_size=recipe.batch_size,
         train_steps=train_steps,
         checkpoint_every_steps=checkpoint_every,
         keep_checkpoints=1,
-        learning_rate=LEARNING_RATE,
-        warmup_steps=int(WARMUP_FRACTION * train_steps),
+        learning_rate=recipe.learning_rate,
+        warmup_steps=int(recipe.warmup_fraction * train_steps),
+        weight_decay=recipe.weight_decay,
         optimizer="auto",
         precision="float32",
         strategy="default",
-        classifier_dropout=DROPOUT,
+        classifier_dropout=recipe.dropout,
+        select_best_metric="val_accuracy" if select_best else None,
         log_every_steps=10,
         seed=42,
     )
@@ -212,14 +291,14 @@ def checkpoint_interval(train_steps: int) -> int:
     return max(candidates) if candidates else train_steps
 
 
-def dev_accuracy(model, dev_records: Path) -> Tuple[float, int]:
+def dev_accuracy(model, dev_records: Path, max_seq_length: int) -> Tuple[float, int]:
     """argmax of the model's logits over every dev example against its label."""
     import numpy as np
 
     from trainer import input_pipeline
 
     dataset = input_pipeline.classification_dataset(
-        str(dev_records), 256, MAX_SEQ_LENGTH, shuffle=False, repeat=False)
+        str(dev_records), 256, max_seq_length, shuffle=False, repeat=False)
     correct = total = 0
     for inputs, targets in dataset:
         logits = model(inputs, training=False)
@@ -231,92 +310,194 @@ def dev_accuracy(model, dev_records: Path) -> Tuple[float, int]:
     return correct / max(total, 1), total
 
 
-def run(dataset: str, budget_minutes: float, quick: bool, work: Path) -> Dict:
+def prepare(dataset: str, recipe: Recipe, quick: bool, work: Path, vocabulary: Optional[Path] = None) -> Dict:
+    """Vocabulary (trained on the train split, or the given spm.model), tokenized train/holdout/dev records."""
     settings = DATASET_SETTINGS[dataset]
-    started = time.perf_counter()
     train_texts, train_labels = read_split(dataset, "train")
     dev_texts, dev_labels = read_split(dataset, "dev")
     if quick:
         train_texts, train_labels = train_texts[:QUICK_TRAIN_ROWS], train_labels[:QUICK_TRAIN_ROWS]
+    all_train_rows = len(train_texts)
 
-    print(f"[{dataset}] training the {VOCAB_SIZE}-piece vocabulary on {len(train_texts)} texts", flush=True)
-    vocab = train_vocabulary(train_texts, settings["character_coverage"], work / "spm.model")
+    if vocabulary is None:
+        print(f"[{dataset}] training the {VOCAB_SIZE}-piece vocabulary on {len(train_texts)} texts", flush=True)
+        vocab = train_vocabulary(train_texts, settings["character_coverage"], work / "spm.model")
+        vocabulary = work / "spm.model"
+    else:
+        import sentencepiece as spm
 
-    from trainer.presets import get_preset
+        vocab = {"seconds": 0.0, "lines": None, "model_type": None, "given": str(vocabulary),
+                 "pieces": spm.SentencePieceProcessor(model_file=str(vocabulary)).get_piece_size()}
 
-    albert_config = get_preset(PRESET).replace(
-        vocab_size=vocab["pieces"], hidden_dropout_prob=DROPOUT, attention_probs_dropout_prob=DROPOUT)
-    albert_config.to_json_file(str(work / "albert_config.json"))
+    train_texts, train_labels, holdout_texts, holdout_labels, dropped = split_holdout(
+        dataset, train_texts, train_labels, recipe.holdout)
+    if recipe.holdout:
+        print(f"[{dataset}] held out {len(holdout_texts)} train rows for model selection; dropped {dropped} "
+              f"overlapping rows; {len(train_texts)} rows left to train on", flush=True)
 
     tokenize_started = time.perf_counter()
-    train_stats = write_records(work / "spm.model", train_texts, train_labels, work / "train.tfrecord.gz")
-    dev_stats = write_records(work / "spm.model", dev_texts, dev_labels, work / "dev.tfrecord.gz")
+    paths = {"train": work / "train.tfrecord.gz", "dev": work / "dev.tfrecord.gz",
+             "holdout": work / "holdout.tfrecord.gz" if holdout_texts else None}
+    stats = {"train": write_records(vocabulary, train_texts, train_labels, paths["train"], recipe.max_seq_length),
+             "dev": write_records(vocabulary, dev_texts, dev_labels, paths["dev"], recipe.max_seq_length)}
+    if holdout_texts:
+        stats["holdout"] = write_records(vocabulary, holdout_texts, holdout_labels, paths["holdout"],
+                                         recipe.max_seq_length)
     tokenize_seconds = time.perf_counter() - tokenize_started
     print(f"[{dataset}] vocabulary {vocab['seconds']:.0f}s ({vocab['pieces']} pieces), tokenization "
-          f"{tokenize_seconds:.0f}s; mean length {train_stats['mean_length']:.1f} pieces", flush=True)
+          f"{tokenize_seconds:.0f}s; mean length {stats['train']['mean_length']:.1f} pieces", flush=True)
+    return {"vocab": vocab, "vocabulary": vocabulary, "paths": paths, "stats": stats,
+            "tokenize_seconds": tokenize_seconds, "all_train_rows": all_train_rows, "dropped": dropped,
+            "train_rows": len(train_texts), "holdout_rows": len(holdout_texts)}
 
+
+def fine_tune(dataset: str, recipe: Recipe, budget_minutes: float, work: Path, prepared: Dict,
+              warm_start: Optional[Path] = None) -> Dict:
+    """Probe + main run within `budget_minutes`; dev accuracy of the final (or selected) weights."""
+    from trainer.presets import get_preset
     from trainer.train import train
+
+    variant = "from_pretrained" if warm_start else "from_scratch"
+    albert_config_path = work / "albert_config.json"
+    if warm_start:
+        from trainer.config import AlbertConfig
+
+        albert_config = AlbertConfig.from_json_file(str(warm_start / "albert_config.json"))
+        if (albert_config.hidden_dropout_prob, albert_config.attention_probs_dropout_prob) != (recipe.dropout,) * 2:
+            raise ValueError(f"{warm_start}: the encoder's dropout differs from the recipe's {recipe.dropout}")
+    else:
+        albert_config = get_preset(PRESET).replace(
+            vocab_size=prepared["vocab"]["pieces"], hidden_dropout_prob=recipe.dropout,
+            attention_probs_dropout_prob=recipe.dropout)
+        albert_config.to_json_file(str(albert_config_path))
+    paths = prepared["paths"]
+    select_best = paths["holdout"] is not None and recipe.eval_every > 0
 
     budget_s = budget_minutes * 60
     training_started = time.perf_counter()
-    # Probe: steady-state steps/s (the last logging window) and the fixed cost of a run.
-    probe = training_config(work / "probe", work / "albert_config.json", PROBE_STEPS, PROBE_STEPS)
-    train(probe, str(work / "train.tfrecord.gz"))
+    # Probe: steady-state steps/s (the last logging window) and the fixed cost of a run (with model selection,
+    # two intervals with an evaluation after each, and the cost of one evaluation measured after it).
+    probe_dir = work / f"probe-{variant}"
+    probe_interval = PROBE_STEPS // 2 if select_best else PROBE_STEPS
+    probe = training_config(probe_dir, albert_config_path, PROBE_STEPS, probe_interval, recipe, warm_start, select_best)
+    probe_result = train(probe, str(paths["train"]), str(paths["holdout"]) if select_best else None)
     probe_wall = time.perf_counter() - training_started
-    with open(work / "probe" / "progress.json", encoding="utf-8") as handle:
-        steps_per_second = json.load(handle)["examples_per_second"] / BATCH_SIZE
+    with open(probe_dir / "progress.json", encoding="utf-8") as handle:
+        steps_per_second = json.load(handle)["examples_per_second"] / recipe.batch_size
     fixed_seconds = max(probe_wall - PROBE_STEPS / steps_per_second, 0.0)
+    eval_seconds = 0.0
+    if select_best:
+        # What one evaluation of the holdout costs (the compiled test function of the probe's evaluations).
+        from trainer import input_pipeline
+
+        holdout = input_pipeline.classification_dataset(
+            str(paths["holdout"]), recipe.batch_size, recipe.max_seq_length, shuffle=False, repeat=False)
+        probe_result.model.evaluate(holdout, verbose=0)
+        timed = time.perf_counter()
+        probe_result.model.evaluate(holdout, verbose=0)
+        eval_seconds = time.perf_counter() - timed
+        fixed_seconds = max(fixed_seconds - 2 * eval_seconds, 0.0)
+    del probe_result
     # The main run's own checkpoints and final save add a little; keep 8% back for them.
     available = budget_s - probe_wall - fixed_seconds
-    train_steps = int(0.92 * available * steps_per_second)
-    # A multiple of 4 x STEP_GRANULARITY where possible, so that it splits into 4 checkpoint intervals.
-    granularity = 4 * STEP_GRANULARITY if train_steps >= 4 * STEP_GRANULARITY else STEP_GRANULARITY
-    train_steps = max(train_steps // granularity * granularity, STEP_GRANULARITY)
-    checkpoint_every = checkpoint_interval(train_steps)
-    print(f"[{dataset}] probe: {steps_per_second:.2f} steps/s, fixed cost {fixed_seconds:.0f}s -> "
-          f"{train_steps} steps ({train_steps * BATCH_SIZE / len(train_texts):.2f} epochs)", flush=True)
+    if select_best:
+        # Each evaluation costs eval_seconds: steps + evaluations(steps / eval_every) must fit.
+        per_step = 1 / steps_per_second + eval_seconds / recipe.eval_every
+        train_steps = int(0.92 * available / per_step)
+        train_steps = max(train_steps // recipe.eval_every * recipe.eval_every, recipe.eval_every)
+        checkpoint_every = recipe.eval_every
+    else:
+        train_steps = int(0.92 * available * steps_per_second)
+        # A multiple of 4 x STEP_GRANULARITY where possible, so that it splits into 4 checkpoint intervals.
+        granularity = 4 * STEP_GRANULARITY if train_steps >= 4 * STEP_GRANULARITY else STEP_GRANULARITY
+        train_steps = max(train_steps // granularity * granularity, STEP_GRANULARITY)
+        checkpoint_every = checkpoint_interval(train_steps)
+    train_rows = prepared["train_rows"]
+    print(f"[{dataset} {variant}] probe: {steps_per_second:.2f} steps/s, fixed cost {fixed_seconds:.0f}s, "
+          f"evaluation {eval_seconds:.1f}s -> {train_steps} steps ({train_steps * recipe.batch_size / train_rows:.2f} "
+          f"epochs), checkpoint/evaluation every {checkpoint_every}", flush=True)
 
     main_started = time.perf_counter()
-    config = training_config(work / "model", work / "albert_config.json", train_steps, checkpoint_every)
-    result = train(config, str(work / "train.tfrecord.gz"))
+    model_dir = work / f"model-{variant}"
+    config = training_config(model_dir, albert_config_path, train_steps, checkpoint_every, recipe, warm_start,
+                             select_best)
+    result = train(config, str(paths["train"]), str(paths["holdout"]) if select_best else None)
     main_wall = time.perf_counter() - main_started
     training_wall = time.perf_counter() - training_started
 
-    accuracy, dev_examples = dev_accuracy(result.model, work / "dev.tfrecord.gz")
-    with open(work / "model" / "metrics.json", encoding="utf-8") as handle:
+    accuracy, dev_examples = dev_accuracy(result.model, paths["dev"], recipe.max_seq_length)
+    with open(model_dir / "metrics.json", encoding="utf-8") as handle:
         metrics = json.load(handle)
-    total_wall = time.perf_counter() - started
-    print(f"[{dataset}] dev accuracy {accuracy:.4f} on {dev_examples} examples after {train_steps} steps; "
-          f"training {training_wall / 60:.1f} min, total {total_wall / 60:.1f} min", flush=True)
+    print(f"[{dataset} {variant}] dev accuracy {accuracy:.4f} on {dev_examples} examples after {train_steps} steps"
+          + (f" (selected: step {result.best['step']}, holdout accuracy {result.best['value']:.4f})"
+             if result.best else "")
+          + f"; training {training_wall / 60:.1f} min", flush=True)
 
     final_loss = (result.history.get("loss") or [None])[-1]
     final_train_accuracy = (result.history.get("accuracy") or result.history.get("logits_accuracy") or [None])[-1]
-    return {
-        f"{dataset}_dev_accuracy_from_scratch": round(accuracy, 4),
-        f"{dataset}_dev_examples": dev_examples,
-        f"{dataset}_dev_majority_share": round(max(dev_stats["majority_share"], 1 - dev_stats["majority_share"]), 4),
+    prefix = f"{dataset}_{variant}_" if warm_start else f"{dataset}_"
+    out = {
+        f"{dataset}_dev_accuracy_{variant}": round(accuracy, 4),
+        f"{prefix}train_steps": train_steps,
+        f"{prefix}train_epochs": round(train_steps * recipe.batch_size / train_rows, 3),
+        f"{prefix}steps_per_second_probe": round(steps_per_second, 3),
+        f"{prefix}steps_per_second_main": round(metrics.get("examples_per_second", 0) / recipe.batch_size, 3),
+        f"{prefix}final_train_loss": round(final_loss, 4) if final_loss is not None else None,
+        f"{prefix}final_train_accuracy": round(final_train_accuracy, 4) if final_train_accuracy is not None else None,
+        f"{prefix}budget_minutes": budget_minutes,
+        f"{prefix}training_wall_minutes": round(training_wall / 60, 2),
+        f"{prefix}main_run_wall_minutes": round(main_wall / 60, 2),
+        f"{prefix}selection": ("best holdout accuracy, evaluated every "
+                               f"{checkpoint_every} steps" if select_best else "final weights"),
+    }
+    if select_best:
+        history = result.history.get("val_accuracy") or []
+        out.update({
+            f"{prefix}selected_step": result.best["step"],
+            f"{prefix}selected_holdout_accuracy": round(result.best["value"], 4),
+            f"{prefix}final_holdout_accuracy": round(history[-1], 4) if history else None,
+            f"{prefix}holdout_accuracy_curve": [round(v, 4) for v in history],
+            f"{prefix}evaluation_seconds_probe": round(eval_seconds, 2),
+        })
+    return out
+
+
+def run(dataset: str, budget_minutes: float, quick: bool, work: Path, recipe: Recipe) -> Dict:
+    settings = DATASET_SETTINGS[dataset]
+    started = time.perf_counter()
+    prepared = prepare(dataset, recipe, quick, work)
+    results = fine_tune(dataset, recipe, budget_minutes, work, prepared)
+    total_wall = time.perf_counter() - started
+    print(f"[{dataset}] total {total_wall / 60:.1f} min (vocabulary and tokenization included)", flush=True)
+    stats, vocab = prepared["stats"], prepared["vocab"]
+    results.update({
+        f"{dataset}_dev_examples": stats["dev"]["examples"],
+        f"{dataset}_dev_majority_share": round(max(stats["dev"]["majority_share"], 1 - stats["dev"]["majority_share"]), 4),
         f"{dataset}_target_dev_accuracy": settings["target"],
-        f"{dataset}_train_examples": len(train_texts),
-        f"{dataset}_train_steps": train_steps,
-        f"{dataset}_train_epochs": round(train_steps * BATCH_SIZE / len(train_texts), 3),
-        f"{dataset}_steps_per_second_probe": round(steps_per_second, 3),
-        f"{dataset}_steps_per_second_main": round(metrics.get("examples_per_second", 0) / BATCH_SIZE, 3),
-        f"{dataset}_final_train_loss": round(final_loss, 4) if final_loss is not None else None,
-        f"{dataset}_final_train_accuracy": round(final_train_accuracy, 4) if final_train_accuracy is not None else None,
-        f"{dataset}_budget_minutes": budget_minutes,
-        f"{dataset}_training_wall_minutes": round(training_wall / 60, 2),
-        f"{dataset}_main_run_wall_minutes": round(main_wall / 60, 2),
+        f"{dataset}_train_examples": prepared["train_rows"],
+        f"{dataset}_train_split_rows": prepared["all_train_rows"],
+        f"{dataset}_holdout_examples": prepared["holdout_rows"],
+        f"{dataset}_holdout_overlap_dropped": prepared["dropped"],
         f"{dataset}_vocab_wall_seconds": round(vocab["seconds"], 1),
-        f"{dataset}_tokenize_wall_seconds": round(tokenize_seconds, 1),
+        f"{dataset}_tokenize_wall_seconds": round(prepared["tokenize_seconds"], 1),
         f"{dataset}_wall_minutes": round(total_wall / 60, 2),
         f"{dataset}_vocab_pieces": vocab["pieces"],
         f"{dataset}_vocab_lines": vocab["lines"],
         f"{dataset}_character_coverage": settings["character_coverage"],
-        f"{dataset}_train_mean_pieces": round(train_stats["mean_length"], 2),
-        f"{dataset}_train_full_length_share": round(train_stats["full_length_share"], 4),
-        f"{dataset}_dev_unknown_rate": round(dev_stats["unknown_rate"], 5),
+        f"{dataset}_train_mean_pieces": round(stats["train"]["mean_length"], 2),
+        f"{dataset}_train_full_length_share": round(stats["train"]["full_length_share"], 4),
+        f"{dataset}_dev_unknown_rate": round(stats["dev"]["unknown_rate"], 5),
         f"{dataset}_date": datetime.date.today().isoformat(),
-    }
+    })
+    results.update(recipe_keys(dataset, recipe))
+    return results
+
+
+def recipe_keys(dataset: str, recipe: Recipe) -> Dict:
+    keys = {f"{dataset}_{field.name}": getattr(recipe, field.name) for field in dataclasses.fields(recipe)}
+    keys.update({f"{dataset}_preset": PRESET, f"{dataset}_vocab_size": VOCAB_SIZE, f"{dataset}_optimizer": "adamw",
+                 f"{dataset}_precision": "float32"})
+    return keys
 
 
 # --- output ----------------------------------------------------------------------------------------------
@@ -330,43 +511,136 @@ def _previous_results() -> Dict:
     return {}
 
 
+# The recipe keys the first runs recorded once for the whole file (both datasets used these values then).
+LEGACY_RECIPE_KEYS = {"max_seq_length": "max_seq_length", "global_batch_size": "batch_size",
+                      "learning_rate": "learning_rate", "warmup_fraction": "warmup_fraction", "dropout": "dropout",
+                      "vocab_size": "vocab_size", "optimizer": "optimizer", "precision": "precision",
+                      "preset": "preset"}
+
+
+def migrate_legacy_keys(results: Dict) -> Dict:
+    """Per-dataset recipe keys for results recorded when the recipe was one set of top-level keys."""
+    results = dict(results)
+    if "max_seq_length" not in results:
+        return results
+    for dataset in DATASET_SETTINGS:
+        if f"{dataset}_dev_accuracy_from_scratch" in results and f"{dataset}_max_seq_length" not in results:
+            for old, new in LEGACY_RECIPE_KEYS.items():
+                if old in results:
+                    results[f"{dataset}_{new}"] = results[old]
+            results.setdefault(f"{dataset}_weight_decay", 0.01)
+            results.setdefault(f"{dataset}_holdout", 0)
+            results.setdefault(f"{dataset}_eval_every", 0)
+            results.setdefault(f"{dataset}_selection", "final weights")
+    for old in LEGACY_RECIPE_KEYS:
+        results.pop(old, None)
+    return results
+
+
+def _describe(results: Dict, dataset: str, prefix: str) -> str:
+    parts = [f"seq {results.get(f'{dataset}_max_seq_length', 64)}", f"batch {results.get(f'{dataset}_batch_size', 64)}",
+             f"lr {results.get(f'{dataset}_learning_rate', 1e-3):g}", f"dropout {results.get(f'{dataset}_dropout', 0.1):g}",
+             f"{results[f'{prefix}train_steps']} steps"]
+    if f"{prefix}selected_step" in results:
+        parts.append(f"best of {results[f'{dataset}_holdout_examples']}-row train holdout every "
+                     f"{results[f'{dataset}_eval_every']} steps: step {results[f'{prefix}selected_step']}")
+    return ", ".join(parts)
+
+
 def table_rows(results: Dict) -> List[report.Row]:
     rows = []
     for dataset in DATASET_SETTINGS:
-        key = f"{dataset}_dev_accuracy_from_scratch"
-        if key not in results:
-            continue
-        budget = results[f"{dataset}_budget_minutes"]
-        budget = int(budget) if float(budget).is_integer() else budget
-        rows.append(report.Row(
-            benchmark=BENCHMARK,
-            metric=(f"{dataset} dev accuracy, {results.get('preset', PRESET)} from scratch, {budget}-minute CPU "
-                    f"budget ({results[f'{dataset}_train_steps']} steps; peer = target)"),
-            ours=f"{results[key]:.4f}",
-            peer=f"{results[f'{dataset}_target_dev_accuracy']:.2f}",
-            ratio="-",
-            command=results.get(f"{dataset}_command", f"python -m benchmarks.quality_finetune --dataset {dataset}"),
-            date=results[f"{dataset}_date"],
-        ))
+        for variant in ("from_scratch", "from_pretrained"):
+            key = f"{dataset}_dev_accuracy_{variant}"
+            if key not in results:
+                continue
+            prefix = f"{dataset}_" if variant == "from_scratch" else f"{dataset}_{variant}_"
+            budget = results[f"{prefix}budget_minutes"]
+            budget = int(budget) if float(budget).is_integer() else budget
+            wall = results.get(f"{prefix}total_wall_minutes", results.get(f"{dataset}_wall_minutes"))
+            what = "from scratch" if variant == "from_scratch" else results.get(
+                f"{dataset}_from_pretrained_source", "from pretrained")
+            rows.append(report.Row(
+                benchmark=BENCHMARK,
+                metric=(f"{dataset} dev accuracy, {results.get(f'{dataset}_preset', PRESET)} {what}, {budget}-minute "
+                        f"CPU training budget, {wall:g} min wall in all ({_describe(results, dataset, prefix)}; "
+                        f"peer = target)"),
+                ours=f"{results[key]:.4f}",
+                peer=f"{results[f'{dataset}_target_dev_accuracy']:.2f}",
+                ratio="-",
+                command=results.get(f"{prefix}command", f"python -m benchmarks.quality_finetune --dataset {dataset}"),
+                date=results.get(f"{prefix}date", results[f"{dataset}_date"]),
+            ))
     return rows
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    default = Recipe()
+    parser.add_argument("--max-seq-length", type=int, default=default.max_seq_length)
+    parser.add_argument("--batch-size", type=int, default=default.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=default.learning_rate)
+    parser.add_argument("--warmup-fraction", type=float, default=default.warmup_fraction)
+    parser.add_argument("--dropout", type=float, default=default.dropout,
+                        help="encoder (hidden, attention) and classifier-head dropout")
+    parser.add_argument("--weight-decay", type=float, default=default.weight_decay)
+    parser.add_argument("--holdout", type=int, default=default.holdout,
+                        help="train rows held out for model selection (0: none, the final weights count)")
+    parser.add_argument("--eval-every", type=int, default=default.eval_every,
+                        help="steps between evaluations on the holdout (the best weights are kept)")
+
+
+def recipe_from_args(args) -> Recipe:
+    recipe = Recipe(max_seq_length=args.max_seq_length, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    warmup_fraction=args.warmup_fraction, dropout=args.dropout, weight_decay=args.weight_decay,
+                    holdout=args.holdout, eval_every=args.eval_every)
+    if bool(recipe.holdout) != bool(recipe.eval_every):
+        raise SystemExit("--holdout and --eval-every go together")
+    return recipe
 
 
 def parse_args(argv: Optional[Sequence[str]]):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality_finetune", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(DATASET_SETTINGS), required=True)
     parser.add_argument("--budget-minutes", type=float, required=True,
-                        help="CPU minutes for training (probe + main run); vocabulary and tokenization come on top")
+                        help="CPU minutes for training (probe + main run, evaluations included); vocabulary and "
+                             "tokenization come on top")
+    add_recipe_arguments(parser)
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run on the first {QUICK_TRAIN_ROWS} training rows; writes nothing")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep the vocabulary, records and model")
     return parser.parse_args(argv)
 
 
+def machine_keys() -> Dict:
+    import sentencepiece
+    import tensorflow as tf
+
+    return {
+        "machine_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "sentencepiece": sentencepiece.__version__,
+    }
+
+
+def record(results: Dict) -> Path:
+    """Merges `results` into the result JSON and rewrites this benchmark's BENCHMARKS.md rows."""
+    merged = migrate_legacy_keys(_previous_results())
+    merged.update(results)
+    merged.update(machine_keys())
+    path = report.write_results(BENCHMARK, merged)
+    report.update_benchmarks_md(BENCHMARK, table_rows(merged))
+    print(f"wrote {path} and {report.BENCHMARKS_MD}")
+    return path
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    recipe = recipe_from_args(args)
     work = Path(tempfile.mkdtemp(prefix=f"quality_finetune-{args.dataset}-"))
     try:
-        results = run(args.dataset, args.budget_minutes, args.quick, work)
+        results = run(args.dataset, args.budget_minutes, args.quick, work, recipe)
     finally:
         if args.keep_work_dir:
             print(f"work dir kept: {work}", file=sys.stderr)
@@ -375,33 +649,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.quick:
         print(json.dumps(results, indent=2, sort_keys=True))
         return 0
-
-    import sentencepiece
-    import tensorflow as tf
-
-    command = f"python -m benchmarks.quality_finetune --dataset {args.dataset} --budget-minutes {args.budget_minutes:g}"
-    merged = {key: value for key, value in _previous_results().items()}
-    merged.update(results)
-    merged.update({
-        f"{args.dataset}_command": command,
-        "preset": PRESET,
-        "vocab_size": VOCAB_SIZE,
-        "max_seq_length": MAX_SEQ_LENGTH,
-        "global_batch_size": BATCH_SIZE,
-        "learning_rate": LEARNING_RATE,
-        "warmup_fraction": WARMUP_FRACTION,
-        "dropout": DROPOUT,
-        "optimizer": "adamw",
-        "precision": "float32",
-        "machine_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "machine": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "sentencepiece": sentencepiece.__version__,
-    })
-    path = report.write_results(BENCHMARK, merged)
-    report.update_benchmarks_md(BENCHMARK, table_rows(merged))
-    print(f"wrote {path} and {report.BENCHMARKS_MD}")
+    results[f"{args.dataset}_command"] = " ".join(
+        ["python -m benchmarks.quality_finetune", "--dataset", args.dataset, "--budget-minutes",
+         f"{args.budget_minutes:g}", *recipe.flags()])
+    record(results)
     return 0
 
 

@@ -20,7 +20,8 @@ SUMMARY_FILE = "summary.json"  # what the run read, dropped, used, and the held-
 class SentencePieceModel(Artifact):
     """A trained SentencePiece model: `spm.model`, `spm.vocab` and `summary.json` under its URI."""
 
-    TYPE_NAME = "SentencePieceModel"
+    # "<namespace>.<Name>": the form Kubeflow Pipelines v2 requires of custom artifact types.
+    TYPE_NAME = "albert_tfx.SentencePieceModel"
 
 
 def _uri(artifact_or_uri: Union[Artifact, str]) -> str:

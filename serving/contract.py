@@ -100,7 +100,16 @@ OUTPUT_RANKS = {PROBABILITIES_OUTPUT: 2, LABEL_ID_OUTPUT: 1, LABEL_OUTPUT: 1, SC
 ASSETS_EXTRA_DIR = "assets.extra"
 METADATA_FILE = "albert_tfx_metadata.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
+# The SentencePiece model the Transform embedded, kept beside the metadata (retraining reuses it).
+VOCABULARY_FILE = "spm.model"
 SAVED_MODEL_FILE = "saved_model.pb"
+
+# Where exports are served: `<serving base>/<model name>/<version>/` (serving/push.py), the name TF Serving
+# serves them under (serving/deploy/models.config) and how many pushed versions stay on disk. The pipeline's
+# ServingConfig defaults agree. Keep >= the `num_versions` TF Serving's version policy serves, plus one to roll
+# back to.
+DEFAULT_MODEL_NAME = "albert"
+DEFAULT_KEEP_VERSIONS = 3
 
 
 def text_input_keys(num_texts: int) -> Tuple[str, ...]:
@@ -133,6 +142,10 @@ def signature_outputs(signature: str) -> Tuple[str, ...]:
 
 def metadata_path(export_dir: str) -> str:
     return os.path.join(export_dir, ASSETS_EXTRA_DIR, METADATA_FILE)
+
+
+def vocabulary_path(export_dir: str) -> str:
+    return os.path.join(export_dir, ASSETS_EXTRA_DIR, VOCABULARY_FILE)
 
 
 def warmup_path(export_dir: str) -> str:

@@ -19,6 +19,8 @@ changes: inputs, outputs and functions stay as saved) and rewrites `fingerprint.
 saved_model.pb. `tf.saved_model.load` ignores method names, so the TF2 loader (TFMA) loads the result as
 well as the session-based loader that TF Serving uses (the tests run both).
 
+Every export carries TF Serving warmup requests (`serving/warmup.py`), written with the rest.
+
 Export is atomic on a local file system: everything is written into a hidden staging directory beside
 `export_dir`, checked against the contract, fsynced, then renamed into place; a failure leaves neither a
 partial `export_dir` nor the staging directory. For a remote `export_dir` (`gs://...`, as Kubeflow gives
@@ -44,6 +46,7 @@ import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
 from serving import contract
+from serving import warmup
 from trainer import data_contract
 from trainer.atomic_io import publish_directory
 from trainer.preprocessing import LABEL_VOCABULARY
@@ -260,12 +263,16 @@ def copy_tree(source: str, destination: str) -> None:
             tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name), overwrite=True)
 
 
-def _write_export(module: ClassifierServingModule, staging: str, metadata: contract.ExportMetadata) -> None:
+def _write_export(module: ClassifierServingModule, staging: str, metadata: contract.ExportMetadata,
+                  vocabulary_path: Optional[str] = None) -> None:
     tf.saved_model.save(module, staging, signatures=module.signatures())
     set_signature_method_names(staging, {contract.CLASSIFY_SIGNATURE: contract.CLASSIFY_METHOD_NAME})
     os.makedirs(os.path.join(staging, contract.ASSETS_EXTRA_DIR), exist_ok=True)
     with open(contract.metadata_path(staging), "w", encoding="utf-8") as handle:
         handle.write(metadata.to_json())
+    if vocabulary_path:  # retraining reuses it (the graph holds the bytes, but not as a file)
+        tf.io.gfile.copy(vocabulary_path, contract.vocabulary_path(staging), overwrite=True)
+    warmup.write_warmup_requests(staging, metadata)  # in staging: published with the export or not at all
     problems = contract.missing_from_contract(contract.list_signature_defs(staging), len(metadata.text_features))
     if problems:
         raise ExportError("the export does not fulfil the serving contract: " + "; ".join(problems))
@@ -337,11 +344,11 @@ def export_classifier(
     module = ClassifierServingModule(model, output, text_features, labels)
     if is_remote(export_dir):
         with tempfile.TemporaryDirectory(prefix="albert-tfx-export-") as local:
-            _write_export(module, os.path.join(local, "export"), metadata)
+            _write_export(module, os.path.join(local, "export"), metadata, vocabulary_path)
             if tf.io.gfile.exists(export_dir):
                 tf.io.gfile.rmtree(export_dir)
             copy_tree(os.path.join(local, "export"), export_dir)
     else:
-        publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata))
+        publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata, vocabulary_path))
     logger.info("exported %s (%d classes: %s) to %s", model_name, num_classes, labels, export_dir)
     return export_dir

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
 from typing import Optional
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from trainer.atomic_io import write_json
@@ -104,3 +106,59 @@ class TrainingLogger(keras.callbacks.Callback):
             "metrics": final,
         }
         write_json(self.metrics_path, summary)
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights with the best value of `monitor` (a validation log key) seen at an interval's end.
+
+    The best weights go to `weights_path` (an `.npz` of `model.get_weights()`, in order, written atomically:
+    independent of layer names, which differ between two models built in one process) and their value and
+    step to `<weights_path minus .npz>.json`, so a resumed run keeps competing against the best of the
+    interrupted one. `restore(model)` loads them back (the caller does so after training).
+    """
+
+    def __init__(self, monitor: str, mode: str, weights_path: str, steps_per_interval: int):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not weights_path.endswith(".npz"):
+            raise ValueError(f"weights_path must end in .npz, got {weights_path!r}")
+        self.monitor = monitor
+        self.mode = mode
+        self.weights_path = weights_path
+        self.record_path = weights_path[: -len(".npz")] + ".json"
+        self.steps_per_interval = steps_per_interval
+        self.best: Optional[dict] = None
+        if os.path.exists(self.record_path) and os.path.exists(self.weights_path):
+            with open(self.record_path, encoding="utf-8") as handle:
+                self.best = json.load(handle)
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best["value"] if self.mode == "min" else value > self.best["value"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise KeyError(f"select_best_metric {self.monitor!r} is not among the logs {sorted(logs)} "
+                           "(were eval files given?)")
+        value = float(logs[self.monitor])
+        if not self._better(value):
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(self.weights_path)), exist_ok=True)
+        temporary = self.weights_path[: -len(".npz")] + ".tmp.npz"
+        with open(temporary, "wb") as handle:
+            np.savez(handle, *self.model.get_weights())
+        os.replace(temporary, self.weights_path)
+        self.best = {"metric": self.monitor, "mode": self.mode, "value": value,
+                     "step": (epoch + 1) * self.steps_per_interval}
+        write_json(self.record_path, self.best)
+
+    def restore(self, model: keras.Model) -> Optional[dict]:
+        """Loads the best weights into `model`; returns their record, or None when there are none."""
+        if self.best is None:
+            return None
+        with np.load(self.weights_path) as stored:
+            model.set_weights([stored[f"arr_{i}"] for i in range(len(stored.files))])
+        return dict(self.best)

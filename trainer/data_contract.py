@@ -46,6 +46,10 @@ TOKEN_IDS = "token_ids"
 PADDING_MASK = "padding_mask"
 LABEL_IDS = "label_ids"
 
+# Where the pipeline's VocabTransform leaves a copy of the vocabulary it preprocessed with, relative to the
+# transform graph directory (the Trainer's fn_args.transform_output): run_fn reads it from there.
+TRANSFORM_VOCABULARY_FILE = "albert_tfx/spm.model"
+
 # Text normalization shared by the SentencePiece vocabulary (components/sentencepiece_vocab/normalize.py)
 # and the in-graph Transform (trainer/preprocessing.py): removed first, then NFKC, then every whitespace
 # run (str.isspace() on Python 3.10, checked by the tests) becomes one space.

@@ -8,6 +8,8 @@ The Trainer's `custom_config` (a JSON-able dict):
       "sentencepiece_model_path": ".../spm.model",  # optional: vocabulary hash in the export metadata, and the
                                                   #   vocab_size of a fresh (not warm-started) encoder
       "model_name": "albert",                     # optional, recorded in the export metadata
+      "warm_start_from_served": ".../serving_model/albert",  # optional: continue from the newest served
+                                                  #   version when it used this run's vocabulary
     }
 
 `text_features` and `sentencepiece_model_path` use the Transform module's keys, so a pipeline can hand the
@@ -19,7 +21,10 @@ What comes from TFX rather than the config:
   interval shrinks to the largest divisor of train_steps that does not exceed it);
 - classify: `max_seq_length` and `num_classes` from the Transform output (the token_ids length and the size
   of the `LABEL_VOCABULARY` vocabulary); a training_config that names a different value is an error;
-- `warm_start_path` = `fn_args.base_model` (a pretraining Trainer's model) when the config names none.
+- `warm_start_path` = `fn_args.base_model` (a pretraining Trainer's model) when the config names none;
+  otherwise, with `warm_start_from_served`, the newest served model's encoder (trainer/served_warm_start.py);
+- the vocabulary: `sentencepiece_model_path`, or else the copy the pipeline's VocabTransform leaves in the
+  transform graph directory (`data_contract.TRANSFORM_VOCABULARY_FILE`).
 
 classify: trains on the Transform's examples (gzipped TFRecords), then exports through `serving.export`
 into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). pretrain: trains on
@@ -42,6 +47,7 @@ from trainer import input_pipeline
 from trainer.atomic_io import publish_directory
 from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.config import ConfigError
+from trainer.data_contract import TRANSFORM_VOCABULARY_FILE
 from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
 from trainer.presets import get_preset
 from trainer.strategy import create_strategy, is_chief
@@ -52,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 TRAINING_CONFIG_KEY = "training_config"
 MODEL_NAME_KEY = "model_name"
+WARM_START_FROM_SERVED_KEY = "warm_start_from_served"
 DEFAULT_MODEL_NAME = "albert"
 # The albert_config.json written into model_run_dir when the encoder's vocab_size follows the vocabulary.
 RUN_ALBERT_CONFIG_FILE = "albert_config.json"
@@ -161,6 +168,18 @@ def run_fn(fn_args: Any) -> None:
         _run_classify(fn_args, custom_config)
 
 
+def _vocabulary_path(custom_config: Dict[str, Any], transform_output: Optional[str]) -> Optional[str]:
+    """The vocabulary the Transform used: named in custom_config, or left by VocabTransform in its output."""
+    named = custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)
+    if named:
+        return named
+    if transform_output:
+        candidate = os.path.join(transform_output, TRANSFORM_VOCABULARY_FILE)
+        if tf.io.gfile.exists(candidate):
+            return candidate
+    return None
+
+
 def _strategy(config: TrainingConfig) -> tf.distribute.Strategy:
     return create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
 
@@ -189,8 +208,20 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
     max_seq_length = export.max_seq_length_from_transform(tf_transform_output)
     _check_transformed_spec(tf_transform_output.transformed_feature_spec(), max_seq_length)
 
-    vocabulary_path = custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)
+    vocabulary_path = _vocabulary_path(custom_config, fn_args.transform_output)
     config = training_config_from_fn_args(fn_args, {"max_seq_length": max_seq_length, "num_classes": len(labels)})
+    served = custom_config.get(WARM_START_FROM_SERVED_KEY)
+    warm_started_from = config.warm_start_path
+    if served and not config.warm_start_path:
+        from trainer import served_warm_start
+
+        # Every worker reads the served model itself (each builds its own copy of the model), into a
+        # directory of its own.
+        warm_start_dir = served_warm_start.prepare(
+            served, vocabulary_path, tempfile.mkdtemp(prefix="albert-tfx-warm-start-"))
+        if warm_start_dir:
+            config = config.replace(warm_start_path=warm_start_dir)
+            warm_started_from = served_warm_start.newest_version_dir(served)
     config = _match_vocabulary(config, vocabulary_path)
     strategy = _strategy(config)
     result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
@@ -208,7 +239,8 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             model_name=custom_config.get(MODEL_NAME_KEY) or DEFAULT_MODEL_NAME,
             preset=_preset_name(config),
             vocabulary_path=vocabulary_path,
-            extra_metadata={"training_config": config.to_dict(), "final_step": result.final_step},
+            extra_metadata={"training_config": config.to_dict(), "final_step": result.final_step,
+                            "warm_started_from": warm_started_from},
             overwrite=True,
         )
     finally:

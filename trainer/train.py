@@ -5,6 +5,8 @@ Outputs under `config.model_dir`:
   logs/               TensorBoard: losses, MLM/SOP or classification accuracy, learning rate, examples/s
   metrics.json        final step, metrics, wall time, throughput
   progress.json       the current step and examples/s, every `log_every_steps`
+  best_weights.npz     with `select_best_metric`: the weights of the best evaluation so far, and best_weights.json
+                      (metric, value, step); final/ then holds these weights rather than the last ones
   final/              albert_config.json + model.weights.h5 (+ conversion.json): warm-start and export input
 """
 
@@ -21,9 +23,9 @@ import keras
 import tensorflow as tf
 
 from trainer import input_pipeline
-from trainer.callbacks import PreemptionCheckpoint, TrainingLogger
+from trainer.callbacks import BestWeights, PreemptionCheckpoint, TrainingLogger
 from trainer.checkpoints.convert import save_model_directory
-from trainer.config import AlbertConfig
+from trainer.config import AlbertConfig, ConfigError
 from trainer.optimization import create_optimizer
 from trainer.strategy import create_strategy, device_kind, is_chief
 from trainer.tasks import build_model, compile_model, resolve_albert_config
@@ -36,6 +38,7 @@ LOG_DIR = "logs"
 METRICS_FILE = "metrics.json"
 PROGRESS_FILE = "progress.json"
 FINAL_DIR = "final"
+BEST_WEIGHTS_FILE = "best_weights.npz"  # its record: best_weights.json
 
 
 @dataclasses.dataclass
@@ -45,6 +48,8 @@ class TrainResult:
     final_step: int
     resumed_from_step: int
     history: dict
+    # With `select_best_metric`: {"metric", "mode", "value", "step"} of the restored weights; else None.
+    best: Optional[dict] = None
 
 
 def resolve_precision(config: TrainingConfig, strategy: tf.distribute.Strategy) -> str:
@@ -106,6 +111,15 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         ),
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=config.log_every_steps),
     ]
+    best = None
+    if config.select_best_metric:
+        if "eval" not in datasets:
+            raise ConfigError(f"TrainingConfig.select_best_metric={config.select_best_metric!r} needs eval files"
+                              + (" and eval_steps > 0" if config.task == "pretrain" else ""))
+        best_dir = config.model_dir if chief else os.path.join(config.model_dir, f".best-worker-{_task_id(strategy)}")
+        best = BestWeights(config.select_best_metric, config.select_best_mode,
+                           os.path.join(best_dir, BEST_WEIGHTS_FILE), interval)
+        callbacks.insert(1, best)
     model.build_for_fit(datasets["train"].element_spec, strategy)
     history = {}
     if initial_step < config.train_steps:
@@ -123,14 +137,19 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
     else:
         print(f"training already complete at step {initial_step}", file=sys.stderr)
 
+    selected = best.restore(model) if best is not None else None
+    if selected:
+        print(f"restored the best weights: {selected['metric']}={selected['value']:.4f} at step {selected['step']}",
+              file=sys.stderr)
     if chief:
         save_model_directory(
             model,
             os.path.join(config.model_dir, FINAL_DIR),
-            {"task": config.task, "train_steps": config.train_steps, "training_config": config.to_dict()},
+            {"task": config.task, "train_steps": config.train_steps, "training_config": config.to_dict(),
+             "selected": selected},
             overwrite=True,
         )
-    return TrainResult(model, albert_config, config.train_steps, initial_step, history)
+    return TrainResult(model, albert_config, config.train_steps, initial_step, history, selected)
 
 
 def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, eval_files, initial_step: int):

@@ -49,6 +49,10 @@ class TrainingConfig:
     dynamic_masking: bool = False
     log_every_steps: int = 10
     eval_steps: int = 0
+    # Model selection: with eval files, the run is evaluated at the end of every checkpoint interval and the
+    # weights with the best value of this Keras log key (e.g. "val_accuracy", "val_loss") are restored at the
+    # end, so final/ (and the export) hold them. Lower is better for a key containing "loss", higher otherwise.
+    select_best_metric: Optional[str] = None
     seed: int = 42
 
     def __post_init__(self):
@@ -75,6 +79,12 @@ class TrainingConfig:
         check(self.clip_norm > 0, "clip_norm", "must be positive")
         check(0 <= self.classifier_dropout < 1, "classifier_dropout", "must be in [0, 1)")
         check(self.warmup_steps <= self.train_steps, "warmup_steps", f"must not exceed train_steps={self.train_steps}")
+        check(
+            self.select_best_metric is None
+            or (isinstance(self.select_best_metric, str) and self.select_best_metric.startswith("val_")),
+            "select_best_metric",
+            "must be None or a validation log key starting with 'val_' (e.g. 'val_accuracy')",
+        )
         check(self.max_seq_length <= 512, "max_seq_length", "must be <= 512 (position embeddings)")
         # Checkpoints fall on "epoch" ends (an epoch here = one checkpoint interval), so resuming never
         # repeats or skips a step: the interval must divide the run.
@@ -87,6 +97,11 @@ class TrainingConfig:
     @property
     def num_checkpoint_intervals(self) -> int:
         return self.train_steps // self.checkpoint_every_steps
+
+    @property
+    def select_best_mode(self) -> str:
+        """'min' for a loss, 'max' for anything else (accuracy)."""
+        return "min" if self.select_best_metric and "loss" in self.select_best_metric else "max"
 
     def resolved_optimizer(self) -> str:
         if self.optimizer != "auto":

@@ -44,6 +44,7 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
         seed: int = spec_lib.DEFAULTS[spec_lib.SEED_KEY],
         max_sentence_chars: int = spec_lib.DEFAULTS[spec_lib.MAX_SENTENCE_CHARS_KEY],
         num_threads: int = spec_lib.DEFAULTS[spec_lib.NUM_THREADS_KEY],
+        reuse_model_glob: str = spec_lib.DEFAULTS[spec_lib.REUSE_MODEL_GLOB_KEY],
     ):
         params = {
             spec_lib.TEXT_FEATURES_KEY: list(text_features) if not isinstance(text_features, str) else [text_features],
@@ -58,6 +59,7 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
             spec_lib.SEED_KEY: seed,
             spec_lib.MAX_SENTENCE_CHARS_KEY: max_sentence_chars,
             spec_lib.NUM_THREADS_KEY: num_threads,
+            spec_lib.REUSE_MODEL_GLOB_KEY: reuse_model_glob,
         }
         params = spec_lib.resolve_parameters(params)  # fail at pipeline construction, naming the parameter
         # Lists travel as JSON strings, as TFX's own components pass theirs (portable across orchestrators).

@@ -26,8 +26,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import sentencepiece as spm
@@ -71,6 +72,18 @@ _FEATURES = "features"
 _OVERSAMPLE = 1.1
 _OVERSAMPLE_EXTRA = 1000
 _HASH_SPACE = 2**63  # hashes fit Beam's signed 64-bit integer coder
+
+
+def _natural_key(path: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+
+def newest_match(pattern: str) -> Optional[str]:
+    """The match of `pattern` that sorts last naturally (".../10/..." after ".../9/..."), or None."""
+    if not pattern:
+        return None
+    matches = tf.io.gfile.glob(pattern)
+    return max(matches, key=_natural_key) if matches else None
 
 
 def line_hash(seed: int, purpose: str, line: str) -> int:
@@ -231,6 +244,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 available = artifact_utils.decode_split_names(examples.split_names)
                 raise ValueError(f"split {split!r} is not in the Examples; the splits are {available}") from e
 
+        reusable = newest_match(params[spec_lib.REUSE_MODEL_GLOB_KEY])
+        if reusable:
+            summary = self._reuse(reusable, params, output.uri)
+            output.set_int_custom_property("pieces", summary["pieces"])
+            output.set_string_custom_property("model_sha256", summary["model_sha256"])
+            output.set_string_custom_property("reused_from", reusable)
+            return
         work_dir = self._work_dir()
         try:
             self._run_beam(patterns, compression, params, work_dir)
@@ -326,6 +346,32 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                          {c.key.metric.name: c.committed for c in counters["counters"]})
         except Exception:  # pylint: disable=broad-except  # some runners do not report metrics
             pass
+
+    def _reuse(self, source: str, params: Dict[str, Any], output_uri: str) -> Dict[str, Any]:
+        """Copies the vocabulary at `source` (a served model's) into the output instead of training one."""
+        with tf.io.gfile.GFile(source, "rb") as f:
+            model_proto = f.read()
+        try:
+            _check_special_pieces(model_proto)
+        except Exception as error:
+            raise ValueError(f"{spec_lib.REUSE_MODEL_GLOB_KEY}: {source} is not a usable vocabulary: {error}") from None
+        summary = {
+            "reused_from": source,
+            "text_features": params[spec_lib.TEXT_FEATURES_KEY],
+            "pieces": spm.SentencePieceProcessor(model_proto=model_proto).get_piece_size(),
+            "lower_case": params[spec_lib.LOWER_CASE_KEY],
+            "model_sha256": hashlib.sha256(model_proto).hexdigest(),
+            "unknown_rate": None,
+        }
+        logging.info("SentencePieceVocab: reusing %s (%d pieces) instead of training", source, summary["pieces"])
+        tf.io.gfile.makedirs(output_uri)
+        with tf.io.gfile.GFile(artifact_lib.model_path(output_uri), "wb") as f:
+            f.write(model_proto)
+        with tf.io.gfile.GFile(artifact_lib.vocab_path(output_uri), "w") as f:
+            f.write(vocab_text(model_proto))
+        with tf.io.gfile.GFile(artifact_lib.summary_path(output_uri), "w") as f:
+            f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        return summary
 
     def _check_features(self, params: Dict[str, Any], work_dir: str) -> None:
         kinds: Dict[str, List[str]] = {}

@@ -25,6 +25,10 @@ MAX_HELDOUT_SENTENCES_KEY = "max_heldout_sentences"
 SEED_KEY = "seed"
 MAX_SENTENCE_CHARS_KEY = "max_sentence_chars"
 NUM_THREADS_KEY = "num_threads"
+# A glob of spm.model files (e.g. the vocabularies of served models); when one matches, the newest match
+# (by natural sort of the path: version 10 after version 9) is reused instead of training a new one, so a
+# model retrained on new data keeps the token ids it was warm-started with. "" (default): always train.
+REUSE_MODEL_GLOB_KEY = "reuse_model_glob"
 
 MODEL_TYPES = ("unigram", "bpe")
 
@@ -46,6 +50,7 @@ DEFAULTS: Dict[str, Any] = {
     # SentencePiece's trainer threads. Fixed, not the machine's core count: the EM sums depend on it, and
     # the same value gives the same model bytes.
     NUM_THREADS_KEY: 2,
+    REUSE_MODEL_GLOB_KEY: "",
 }
 
 
@@ -65,6 +70,7 @@ class SentencePieceVocabSpec(ComponentSpec):
         SEED_KEY: ExecutionParameter(type=int, optional=True),
         MAX_SENTENCE_CHARS_KEY: ExecutionParameter(type=int, optional=True),
         NUM_THREADS_KEY: ExecutionParameter(type=int, optional=True),
+        REUSE_MODEL_GLOB_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {SENTENCEPIECE_MODEL_KEY: ChannelParameter(type=SentencePieceModel)}
@@ -103,6 +109,8 @@ def resolve_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
             raise ValueError(f"{key} must be a number, got {p[key]!r}")
         p[key] = float(p[key])
     p[LOWER_CASE_KEY] = bool(p[LOWER_CASE_KEY])
+    if not isinstance(p[REUSE_MODEL_GLOB_KEY], str):
+        raise ValueError(f"{REUSE_MODEL_GLOB_KEY} must be a string (a glob of spm.model files), got {p[REUSE_MODEL_GLOB_KEY]!r}")
     if p[MODEL_TYPE_KEY] not in MODEL_TYPES:
         raise ValueError(f"{MODEL_TYPE_KEY} must be one of {MODEL_TYPES}, got {p[MODEL_TYPE_KEY]!r}")
     checks = (

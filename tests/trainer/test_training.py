@@ -137,3 +137,85 @@ def test_dynamic_masking_in_the_pipeline_draws_new_masks_per_pass(tmp_path):
     positions = inputs["masked_lm_positions"].numpy()
     # The [CLS] position is never chosen for prediction.
     assert not (positions[real] == 0).any() and (tokens[:, 0] == 2).all()
+
+
+def test_best_weights_keeps_the_best_evaluation_and_survives_a_restart(tmp_path):
+    from trainer.callbacks import BestWeights
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = str(tmp_path / "best_weights.npz")
+    callback = BestWeights("val_accuracy", "max", path, steps_per_interval=10)
+    callback.set_model(model)
+    snapshots = []
+    for epoch, value in enumerate([0.5, 0.8, 0.6]):
+        model.set_weights([np.full((2, 1), epoch + 1.0, "float32"), np.full((1,), epoch + 1.0, "float32")])
+        snapshots.append(model.get_weights())
+        callback.on_epoch_end(epoch, {"val_accuracy": value, "accuracy": 1.0})
+    assert callback.restore(model) == {"metric": "val_accuracy", "mode": "max", "value": 0.8, "step": 20}
+    np.testing.assert_array_equal(model.get_weights()[0], snapshots[1][0])
+
+    # A resumed run competes against the interrupted run's best: a worse value is not kept, a better one is.
+    resumed = BestWeights("val_accuracy", "max", path, steps_per_interval=10)
+    resumed.set_model(model)
+    model.set_weights(snapshots[2])
+    resumed.on_epoch_end(3, {"val_accuracy": 0.7})
+    assert resumed.restore(model)["step"] == 20
+    np.testing.assert_array_equal(model.get_weights()[0], snapshots[1][0])
+    model.set_weights(snapshots[2])
+    resumed.on_epoch_end(4, {"val_accuracy": 0.9})
+    assert resumed.restore(model)["step"] == 50
+
+    loss = BestWeights("val_loss", "min", str(tmp_path / "loss.npz"), steps_per_interval=1)
+    loss.set_model(model)
+    for epoch, value in enumerate([0.3, 0.1, 0.2]):
+        loss.on_epoch_end(epoch, {"val_loss": value})
+    assert loss.best["value"] == 0.1 and loss.best["step"] == 2
+    with pytest.raises(KeyError, match="val_auc"):
+        BestWeights("val_auc", "max", str(tmp_path / "x.npz"), 1).on_epoch_end(0, {"val_accuracy": 1.0})
+
+
+def test_select_best_metric_restores_the_best_evaluated_weights_into_final(tmp_path):
+    assert TrainingConfig(select_best_metric="val_loss").select_best_mode == "min"
+    assert TrainingConfig(select_best_metric="val_accuracy").select_best_mode == "max"
+    with pytest.raises(ConfigError, match="select_best_metric"):
+        TrainingConfig(select_best_metric="accuracy")
+
+    train_file = write_classification_records(tmp_path / "train.tfrecord", count=64, seq_length=16)
+    # Evaluation labels are the opposite of what the tokens say, so that the last weights are not the best
+    # (and restoring them matters).
+    eval_file = str(tmp_path / "eval.tfrecord")
+    with tf.io.TFRecordWriter(eval_file) as writer:
+        for record in tf.data.TFRecordDataset(write_classification_records(tmp_path / "e.tfrecord", count=32,
+                                                                           seq_length=16, seed=1)):
+            example = tf.train.Example.FromString(record.numpy())
+            label = example.features.feature["label_ids"].int64_list.value
+            label[0] = 1 - label[0]
+            writer.write(example.SerializeToString())
+    config = TrainingConfig(task="classify", model_dir=str(tmp_path / "model"), max_seq_length=16,
+                            global_batch_size=8, train_steps=6, checkpoint_every_steps=2, warmup_steps=1,
+                            learning_rate=1e-2, select_best_metric="val_loss")
+    result = train(config, train_file, eval_file)
+    losses = result.history["val_loss"]
+    assert len(losses) == 3
+    best_index = int(np.argmin(losses))
+    assert best_index < 2, losses  # the premise of this test: the best evaluation is not the last
+    assert result.best["step"] == 2 * (best_index + 1) and result.best["value"] == pytest.approx(losses[best_index])
+    assert json.loads((tmp_path / "model" / "best_weights.json").read_text()) == result.best
+    summary = json.loads((tmp_path / "model" / FINAL_DIR / "conversion.json").read_text())
+    assert summary["selected"] == result.best
+    # final/ holds the selected weights: evaluating them gives the selected loss again.
+    final = build_model(config, result.albert_config)
+    final.load_weights(str(tmp_path / "model" / FINAL_DIR / "model.weights.h5"))
+    with np.load(tmp_path / "model" / "best_weights.npz") as stored:
+        best_weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    assert len(best_weights) == len(result.model.get_weights())
+    for ours, theirs in zip(result.model.get_weights(), best_weights):
+        np.testing.assert_array_equal(ours, theirs)
+    for ours, theirs in zip(final.get_weights(), best_weights):
+        np.testing.assert_array_equal(ours, theirs)
+    evaluation = input_pipeline.classification_dataset(eval_file, 8, 16, shuffle=False, repeat=False)
+    assert result.model.evaluate(evaluation, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        result.best["value"], rel=1e-4)
+
+    with pytest.raises(ConfigError, match="needs eval files"):
+        train(config.replace(model_dir=str(tmp_path / "no_eval")), train_file)

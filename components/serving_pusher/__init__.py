@@ -1,0 +1,26 @@
+"""ServingPusher: TFX's Pusher whose push step is `serving.push.push_export` (checked, atomic, versioned).
+
+```
+from components.serving_pusher import ServingPusher
+pusher = ServingPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                       serving_base="outputs/serving_model", model_name="albert", keep_versions=3)
+```
+
+Component: `component.ServingPusher`. Executor (blessing, artifact properties): `executor.Executor`.
+`custom_config` keys: `options` (`MODEL_NAME_KEY`, `KEEP_VERSIONS_KEY`, `CHECK_OPS_KEY`).
+"""
+
+__all__ = ["CHECK_OPS_KEY", "KEEP_VERSIONS_KEY", "MODEL_NAME_KEY", "ServingPushOptions", "ServingPusher"]
+
+
+def __getattr__(name):
+    # Lazy: the options need neither TFX nor TensorFlow.
+    if name == "ServingPusher":
+        from components.serving_pusher.component import ServingPusher
+
+        return ServingPusher
+    if name in __all__:
+        from components.serving_pusher import options
+
+        return getattr(options, name)
+    raise AttributeError(name)

@@ -1,0 +1,66 @@
+"""ServingPusher's options: a typed, validated dataclass and how it travels in the Pusher's `custom_config`.
+
+TFX's Pusher passes `custom_config` to its executor as JSON (a dict at construction time). The keys:
+
+- `"model_name"` (`MODEL_NAME_KEY`): the served name; versions go to `<base>/<model_name>/<N>/`.
+  Default `contract.DEFAULT_MODEL_NAME` ("albert", the name in serving/deploy/models.config).
+- `"keep_versions"` (`KEEP_VERSIONS_KEY`): how many pushed versions stay, the new one included; null keeps
+  all. Default `contract.DEFAULT_KEEP_VERSIONS`.
+- `"check_ops"` (`CHECK_OPS_KEY`): refuse exports using ops TF Serving lacks. Default true.
+
+Other keys in `custom_config` are an error (a misspelt key would otherwise silently push with defaults).
+The push destination itself is TFX's `PushDestination.filesystem.base_directory`: the serving base, NOT
+`<serving base>/<model name>` as with TFX's own Pusher (which writes versions straight into it).
+"""
+
+import dataclasses
+from typing import Any, Dict, Mapping, Optional
+
+from serving import contract
+
+MODEL_NAME_KEY = "model_name"
+KEEP_VERSIONS_KEY = "keep_versions"
+CHECK_OPS_KEY = "check_ops"
+KEYS = (MODEL_NAME_KEY, KEEP_VERSIONS_KEY, CHECK_OPS_KEY)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingPushOptions:
+    """What `serving.push.push_export` gets besides the export and the serving base."""
+
+    model_name: str = contract.DEFAULT_MODEL_NAME
+    keep_versions: Optional[int] = contract.DEFAULT_KEEP_VERSIONS
+    check_ops: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.model_name, str) or not self.model_name:
+            raise ValueError(f"{MODEL_NAME_KEY} must be a non-empty string, got {self.model_name!r}")
+        if not all(c.isalnum() or c in "-_" for c in self.model_name) or self.model_name[0] in "-_":
+            raise ValueError(f"{MODEL_NAME_KEY} must be letters, digits, '-' or '_', got {self.model_name!r}")
+        if self.keep_versions is not None and (isinstance(self.keep_versions, bool)
+                                               or not isinstance(self.keep_versions, int) or self.keep_versions < 1):
+            raise ValueError(f"{KEEP_VERSIONS_KEY} must be a positive integer or None, got {self.keep_versions!r}")
+        if not isinstance(self.check_ops, bool):
+            raise ValueError(f"{CHECK_OPS_KEY} must be true or false, got {self.check_ops!r}")
+
+    def to_custom_config(self) -> Dict[str, Any]:
+        return {MODEL_NAME_KEY: self.model_name, KEEP_VERSIONS_KEY: self.keep_versions, CHECK_OPS_KEY: self.check_ops}
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Optional[Mapping[str, Any]]) -> "ServingPushOptions":
+        """From the Pusher's `custom_config` dict (None or {} give the defaults)."""
+        if custom_config is None:
+            return cls()
+        if not isinstance(custom_config, Mapping):
+            raise ValueError(f"custom_config must be a dict, got {type(custom_config).__name__}")
+        unknown = sorted(set(custom_config) - set(KEYS))
+        if unknown:
+            raise ValueError(f"unknown custom_config key(s) {unknown}; ServingPusher reads {list(KEYS)}")
+        values = {}
+        if MODEL_NAME_KEY in custom_config:
+            values["model_name"] = custom_config[MODEL_NAME_KEY]
+        if KEEP_VERSIONS_KEY in custom_config:
+            values["keep_versions"] = custom_config[KEEP_VERSIONS_KEY]
+        if CHECK_OPS_KEY in custom_config:
+            values["check_ops"] = custom_config[CHECK_OPS_KEY]
+        return cls(**values)

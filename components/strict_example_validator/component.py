@@ -1,0 +1,12 @@
+"""StrictExampleValidator: ExampleValidator whose anomalies fail the run (see executor.py for why)."""
+
+from tfx.components import ExampleValidator
+from tfx.dsl.components.base import executor_spec
+
+from components.strict_example_validator import executor
+
+
+class StrictExampleValidator(ExampleValidator):
+    """`ExampleValidator(statistics=..., schema=...)` with the same arguments; fails on any anomaly."""
+
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)

@@ -1,0 +1,485 @@
+"""Every knob of the albert-tfx pipeline: one typed, validated `PipelineConfig`.
+
+Sections (each a dataclass; YAML files use the same nesting, flags override single values):
+
+    data:         where the labelled rows are and how to read them (columns, delimiter, header, spans)
+    vocabulary:   the SentencePiece vocabulary (size, case, coverage, reuse of the served model's)
+    training:     the classifier's training run (preset, sequence length, steps, batch, optimizer, strategy)
+    pretraining:  the optional MLM + SOP branch whose encoder warm-starts the classifier
+    evaluation:   the blessing gate (an accuracy floor, and the largest drop allowed against the baseline)
+    serving:      where blessed models are pushed (`<serving_dir>/<model_name>/<version>/`)
+    orchestration: pipeline name, output directory, Beam, caching, Kubeflow image, Airflow schedule
+
+```
+config = PipelineConfig.from_yaml("my_pipeline.yaml")          # or PipelineConfig() for the defaults
+config = config.with_overrides({"training.train_steps": 500})  # dotted keys, values parsed from strings
+```
+
+A bad value raises `ConfigError` naming the field (`training.learning_rate must be > 0, got -1`), when the
+config is built: never inside a component. Paths are kept as given; `resolved()` makes local ones absolute
+(orchestrators run components in other working directories).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The labelled sample this project ships (English and Chinese review sentences; see data/README.md).
+DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "sample")
+
+DATA_FORMATS = ("auto", "csv", "tsv", "tfrecord")
+QUOTINGS = ("auto", "csv", "none")
+TASKS = ("classify",)
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+OPTIMIZERS = ("auto", "adamw", "lamb")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+
+
+class ConfigError(ValueError):
+    """A pipeline config value is missing or wrong; the message names the field."""
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _absolute(path: Optional[str]) -> Optional[str]:
+    if not path or _is_remote(path):
+        return path
+    return os.path.abspath(os.path.expanduser(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The labelled rows.
+
+    `path`: a file, or a directory holding `train.*` and `dev.*` (or `eval.*`, `validation.*`) files, or
+    span directories (`span-1/`, `span-2/`, ... each holding such files or one data file): the newest span
+    is the one trained on, so each data drop is a new span. `span_pattern` names the span layout
+    explicitly instead (relative to `path`, with `{SPAN}`). Without a separate eval file the rows are
+    split by a hash into train and eval (`eval_fraction`).
+    """
+
+    path: str = DEFAULT_DATA
+    format: str = "auto"  # from the file extension: .csv, .tsv/.txt, .tfrecord/.gz
+    delimiter: Optional[str] = None  # default: "," for csv, "\t" for tsv
+    header: bool = True
+    column_names: Optional[Tuple[str, ...]] = None  # required without a header
+    quoting: str = "auto"  # csv: RFC 4180 quotes; none: split on the delimiter only (GLUE TSVs)
+    text_columns: Tuple[str, ...] = ("text",)  # one, or two for sentence pairs
+    label_column: str = "label"
+    label_values: Optional[Tuple[str, ...]] = None  # fixes label ids (else most frequent label first)
+    span_pattern: Optional[str] = None
+    eval_fraction: float = 0.1
+    # A curated schema (schema.pbtxt) to validate every span against (ImportSchemaGen); default: inferred.
+    schema_file: Optional[str] = None
+
+    def validate(self) -> None:
+        if not self.path:
+            raise ConfigError("data.path is empty")
+        _choice("data.format", self.format, DATA_FORMATS)
+        _choice("data.quoting", self.quoting, QUOTINGS)
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ConfigError(f"data.delimiter must be one character, got {self.delimiter!r}")
+        if not self.header and not self.column_names and self.format != "tfrecord":
+            raise ConfigError("data.column_names is required when data.header is false")
+        if len(self.text_columns) not in (1, 2) or not all(self.text_columns):
+            raise ConfigError(f"data.text_columns must name one column or two (a pair), got {list(self.text_columns)}")
+        if not self.label_column:
+            raise ConfigError("data.label_column is empty")
+        if self.label_column in self.text_columns:
+            raise ConfigError(f"data.label_column {self.label_column!r} is also a text column")
+        if self.column_names:
+            for name in (*self.text_columns, self.label_column):
+                if name not in self.column_names:
+                    raise ConfigError(f"column {name!r} is not among data.column_names {list(self.column_names)}")
+        if self.label_values is not None and len(self.label_values) < 2:
+            raise ConfigError(f"data.label_values must list at least two labels, got {list(self.label_values)}")
+        if not 0.0 < self.eval_fraction < 1.0:
+            raise ConfigError(f"data.eval_fraction must be between 0 and 1, got {self.eval_fraction}")
+        if self.schema_file and "://" not in self.schema_file and not os.path.isfile(self.schema_file):
+            raise ConfigError(f"data.schema_file {self.schema_file} does not exist")
+        if self.span_pattern is not None and "{SPAN}" not in self.span_pattern:
+            raise ConfigError(f"data.span_pattern must contain {{SPAN}}, got {self.span_pattern!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabularyConfig:
+    """The SentencePiece vocabulary (components/sentencepiece_vocab)."""
+
+    size: int = 8000
+    lower_case: bool = False
+    character_coverage: float = 0.9995
+    # With a model already served, retrain on its vocabulary: the warm start needs the same token ids.
+    reuse_served: bool = True
+
+    def validate(self) -> None:
+        if self.size < 100:
+            raise ConfigError(f"vocabulary.size must be >= 100, got {self.size}")
+        if not 0.9 <= self.character_coverage <= 1.0:
+            raise ConfigError(f"vocabulary.character_coverage must be in [0.9, 1.0], got {self.character_coverage}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """The classifier's Trainer run (fields of trainer.training_config.TrainingConfig)."""
+
+    task: str = "classify"
+    preset: str = "tiny"
+    max_seq_length: int = 64
+    train_steps: int = 600
+    eval_steps: int = 0  # 0: no evaluation during training (the Evaluator judges the model)
+    global_batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    optimizer: str = "auto"
+    precision: str = "auto"
+    xla: bool = False
+    strategy: str = "auto"
+    num_cpu_devices: int = 1
+    classifier_dropout: float = 0.1
+    checkpoint_every_steps: int = 200
+    # Warm start from the newest model under serving.serving_dir (when its vocabulary is this run's).
+    warm_start_from_served: bool = True
+    # Any other TrainingConfig field, passed through (checked by TrainingConfig itself).
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> None:
+        _choice("training.task", self.task, TASKS)
+        _choice("training.strategy", self.strategy, STRATEGIES)
+        _choice("training.optimizer", self.optimizer, OPTIMIZERS)
+        _choice("training.precision", self.precision, PRECISIONS)
+        from trainer.presets import PRESETS
+
+        _choice("training.preset", self.preset, tuple(PRESETS))
+        for name in ("max_seq_length", "train_steps", "global_batch_size", "checkpoint_every_steps", "num_cpu_devices"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_steps < 0:
+            raise ConfigError(f"training.eval_steps must be >= 0, got {self.eval_steps}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ConfigError(f"training.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if not 0.0 <= self.classifier_dropout < 1.0:
+            raise ConfigError(f"training.classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
+        owned = {f.name for f in dataclasses.fields(self)} | {"model_dir", "num_classes", "warmup_steps"}
+        clashing = sorted(set(self.extra) & owned)
+        if clashing:
+            raise ConfigError(f"training.extra must not set {clashing}: set them as training fields (or leave "
+                              "them to the data)")
+
+    def training_config(self) -> Dict[str, Any]:
+        """The Trainer's `training_config` dict (model_dir, num_classes, max_seq_length come from TFX/data)."""
+        values = {
+            "task": self.task, "preset": self.preset, "train_steps": self.train_steps,
+            "eval_steps": self.eval_steps, "global_batch_size": self.global_batch_size,
+            "learning_rate": self.learning_rate,
+            "warmup_steps": max(1, int(self.train_steps * self.warmup_fraction)),
+            "weight_decay": self.weight_decay, "optimizer": self.optimizer, "precision": self.precision,
+            "xla": self.xla, "strategy": self.strategy, "num_cpu_devices": self.num_cpu_devices,
+            "classifier_dropout": self.classifier_dropout,
+            "checkpoint_every_steps": min(self.checkpoint_every_steps, self.train_steps),
+            **self.extra,
+        }
+        from trainer.training_config import TrainingConfig
+
+        try:  # TrainingConfig's own checks, at config time (fields TFX fills in get placeholder values)
+            TrainingConfig.from_dict({**values, "model_dir": "unused", "max_seq_length": self.max_seq_length},
+                                     source="training")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        return values
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingSettings:
+    """The optional MLM + SOP branch: PretrainingDataGen on the text, a `pretrain` Trainer, then warm start."""
+
+    enabled: bool = False
+    train_steps: int = 1000
+    global_batch_size: int = 32
+    max_seq_length: int = 64
+    learning_rate: float = 2e-3
+    dupe_factor: int = 2
+
+    def validate(self) -> None:
+        for name in ("train_steps", "global_batch_size", "max_seq_length", "dupe_factor"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"pretraining.{name} must be >= 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"pretraining.learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """The blessing gate (TFMA thresholds on the eval split)."""
+
+    min_accuracy: float = 0.6  # a model below this is never blessed
+    # Against the last blessed model: blessed only if accuracy >= baseline - max_accuracy_drop.
+    max_accuracy_drop: float = 0.01
+
+    def validate(self) -> None:
+        if not 0.0 <= self.min_accuracy <= 1.0:
+            raise ConfigError(f"evaluation.min_accuracy must be in [0, 1], got {self.min_accuracy}")
+        if not 0.0 <= self.max_accuracy_drop <= 1.0:
+            raise ConfigError(f"evaluation.max_accuracy_drop must be in [0, 1], got {self.max_accuracy_drop}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    serving_dir: str = "outputs/serving_model"
+    model_name: str = "albert"
+    keep_versions: int = 3
+
+    def validate(self) -> None:
+        if not self.serving_dir:
+            raise ConfigError("serving.serving_dir is empty")
+        if not self.model_name or not self.model_name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"serving.model_name must be letters, digits, '-' or '_', got {self.model_name!r}")
+        if self.keep_versions < 1:
+            raise ConfigError(f"serving.keep_versions must be >= 1, got {self.keep_versions}")
+
+
+@dataclasses.dataclass(frozen=True)
+class OrchestrationConfig:
+    pipeline_name: str = "albert-tfx"
+    output_dir: str = "outputs"  # pipeline root and ML Metadata (local runner)
+    enable_cache: bool = True
+    beam_num_workers: int = 2  # DirectRunner workers: both cores of the reference machine
+    beam_running_mode: str = "multi_processing"
+    # Kubeflow Pipelines (compile --target kubeflow)
+    kubeflow_image: str = "gcr.io/my-project/albert-tfx:latest"
+    kubeflow_pipeline_root: str = "gs://my-bucket/albert-tfx"
+    # Airflow (compile --target airflow / pipeline/airflow_dag.py)
+    airflow_schedule: str = "0 3 * * *"  # cron: every day at 03:00
+    airflow_start_date: str = "2026-01-01"
+
+    def validate(self) -> None:
+        if not self.pipeline_name or not all(c.isalnum() or c in "-_" for c in self.pipeline_name):
+            raise ConfigError(f"orchestration.pipeline_name must be letters, digits, '-' or '_', got "
+                              f"{self.pipeline_name!r}")
+        if not self.output_dir:
+            raise ConfigError("orchestration.output_dir is empty")
+        if self.beam_num_workers < 1:
+            raise ConfigError(f"orchestration.beam_num_workers must be >= 1, got {self.beam_num_workers}")
+        _choice("orchestration.beam_running_mode", self.beam_running_mode, BEAM_RUNNING_MODES)
+        if len(self.airflow_schedule.split()) != 5 and not self.airflow_schedule.startswith("@"):
+            raise ConfigError(f"orchestration.airflow_schedule must be a 5-field cron or an @preset, got "
+                              f"{self.airflow_schedule!r}")
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(self.airflow_start_date)
+        except ValueError:
+            raise ConfigError(f"orchestration.airflow_start_date must be YYYY-MM-DD, got "
+                              f"{self.airflow_start_date!r}") from None
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.output_dir, "pipeline_root")
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata.sqlite")
+
+    def beam_pipeline_args(self) -> List[str]:
+        args = [f"--direct_num_workers={self.beam_num_workers}"]
+        if self.beam_num_workers > 1:
+            args.append(f"--direct_running_mode={self.beam_running_mode}")
+        return args
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "vocabulary": VocabularyConfig,
+    "training": TrainingSettings,
+    "pretraining": PretrainingSettings,
+    "evaluation": EvaluationConfig,
+    "serving": ServingConfig,
+    "orchestration": OrchestrationConfig,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    vocabulary: VocabularyConfig = dataclasses.field(default_factory=VocabularyConfig)
+    training: TrainingSettings = dataclasses.field(default_factory=TrainingSettings)
+    pretraining: PretrainingSettings = dataclasses.field(default_factory=PretrainingSettings)
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)
+    orchestration: OrchestrationConfig = dataclasses.field(default_factory=OrchestrationConfig)
+
+    def __post_init__(self):
+        for name in SECTIONS:
+            getattr(self, name).validate()
+
+    # -- construction -------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str = "config") -> "PipelineConfig":
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: expected a mapping of sections {sorted(SECTIONS)}, got "
+                              f"{type(values).__name__}")
+        unknown = sorted(set(values) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(f"{source}: unknown section(s) {unknown}; the sections are {sorted(SECTIONS)}")
+        sections = {}
+        for name, section_cls in SECTIONS.items():
+            section_values = values.get(name) or {}
+            if not isinstance(section_values, Mapping):
+                raise ConfigError(f"{source}: section {name!r} must be a mapping, got {section_values!r}")
+            sections[name] = _build_section(section_cls, name, section_values)
+        return cls(**sections)
+
+    @classmethod
+    def from_yaml(cls, path: str) -> "PipelineConfig":
+        import yaml
+
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file {path} does not exist")
+        with open(path, encoding="utf-8") as handle:
+            try:
+                values = yaml.safe_load(handle) or {}
+            except yaml.YAMLError as error:
+                raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        return cls.from_dict(values, source=path)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))  # tuples -> lists
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "PipelineConfig":
+        """`{"section.field": value}`; string values are parsed as the field's type ("500" -> 500)."""
+        values = self.to_dict()
+        for key, value in overrides.items():
+            section, _, field_name = key.partition(".")
+            if section not in SECTIONS or not field_name:
+                raise ConfigError(f"override {key!r}: expected section.field with a section of {sorted(SECTIONS)}")
+            fields = {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+            if field_name not in fields:
+                raise ConfigError(f"override {key!r}: {section} has no field {field_name!r}; it has {sorted(fields)}")
+            if isinstance(value, str):
+                value = _parse_string(key, value, _field_type(SECTIONS[section], field_name))
+            values[section][field_name] = value
+        return PipelineConfig.from_dict(values, source="overrides")
+
+    def resolved(self) -> "PipelineConfig":
+        """Local paths made absolute (components run in other working directories)."""
+        return dataclasses.replace(
+            self,
+            data=dataclasses.replace(self.data, path=_absolute(self.data.path), schema_file=_absolute(self.data.schema_file)),
+            serving=dataclasses.replace(self.serving, serving_dir=_absolute(self.serving.serving_dir)),
+            orchestration=dataclasses.replace(self.orchestration, output_dir=_absolute(self.orchestration.output_dir)),
+        )
+
+    @property
+    def served_model_dir(self) -> str:
+        """`<serving_dir>/<model_name>`: the directory TF Serving's --model_base_path names."""
+        return os.path.join(self.serving.serving_dir, self.serving.model_name)
+
+
+def _choice(name: str, value: Any, choices: Tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def _field_type(section_cls, field_name: str):
+    return typing.get_type_hints(section_cls)[field_name]
+
+
+def _build_section(section_cls, section: str, values: Mapping[str, Any]):
+    fields = {f.name for f in dataclasses.fields(section_cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(f"{section}: unknown field(s) {unknown}; the fields are {sorted(fields)}")
+    converted = {}
+    for name, value in values.items():
+        converted[name] = _coerce(f"{section}.{name}", value, _field_type(section_cls, name))
+    try:
+        return section_cls(**converted)
+    except TypeError as error:
+        raise ConfigError(f"{section}: {error}") from None
+
+
+def _coerce(name: str, value: Any, field_type) -> Any:
+    """Checks `value` against the field's annotation (lists become tuples where a tuple is declared)."""
+    origin = typing.get_origin(field_type)
+    args = typing.get_args(field_type)
+    if origin is typing.Union and type(None) in args:
+        if value is None:
+            return None
+        field_type = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(field_type), typing.get_args(field_type)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name} must be a list, got {value!r}")
+        return tuple(str(v) for v in value)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        return dict(value)
+    if field_type is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if field_type is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        return value
+    if field_type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if field_type is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _parse_string(name: str, text: str, field_type) -> Any:
+    """A flag's text as the field's type: YAML scalars ("500", "true", "1e-3"), lists as "a,b"."""
+    import yaml
+
+    origin = typing.get_origin(field_type)
+    args = typing.get_args(field_type)
+    optional = origin is typing.Union and type(None) in args
+    inner = next((a for a in args if a is not type(None)), field_type) if optional else field_type
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    if inner is str:
+        return text
+    try:
+        if inner is float:
+            return float(text)
+        if inner is int:
+            return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be {'a number' if inner is float else 'an integer'}, got {text!r}") from None
+    if inner is bool:
+        if text.lower() in ("true", "yes", "1", "on"):
+            return True
+        if text.lower() in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
+    if typing.get_origin(inner) is tuple:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"{name}: cannot read {text!r}") from None

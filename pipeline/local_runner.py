@@ -1,0 +1,184 @@
+"""The local runner (`make run`, `albert-tfx run`): LocalDagRunner, sqlite ML Metadata in the output
+directory, Beam's DirectRunner on both cores, progress per component, and a closing summary.
+
+    python -m pipeline.local_runner [--config FILE]    # or: albert-tfx run ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+from pipeline import inputs
+from pipeline.configs import PipelineConfig
+
+BASELINE_MODEL_NAME = "baseline"  # TFMA's name for the Evaluator's baseline_model
+_COMPONENT_EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What the run ended with (read back from ML Metadata)."""
+
+    output_dir: str
+    span: Optional[int]
+    blessed: Optional[bool]
+    metrics: Dict[str, float]
+    baseline_metrics: Dict[str, float]
+    pushed: bool
+    pushed_destination: Optional[str]
+    pushed_version: Optional[str]
+    seconds: float
+    components: List[str]
+
+    def lines(self) -> List[str]:
+        lines = [f"pipeline finished in {self.seconds / 60:.1f} min; outputs in {self.output_dir}"]
+        if self.span is not None:
+            lines.append(f"data span: {self.span}")
+        if self.metrics:
+            lines.append("eval metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.metrics.items())))
+        if self.baseline_metrics:
+            lines.append("baseline (last blessed) metrics: "
+                         + ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.baseline_metrics.items())))
+        lines.append("blessed: " + {True: "yes", False: "no (the model did not pass the thresholds)",
+                                    None: "unknown"}[self.blessed])
+        if self.pushed:
+            lines.append(f"pushed: version {self.pushed_version} -> {self.pushed_destination}")
+        else:
+            lines.append("pushed: no (the serving directory is unchanged)")
+        return lines
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns LocalDagRunner's "Component X is running/finished." log lines into progress output."""
+
+    def __init__(self, total: int, report: Callable[[str], None]):
+        super().__init__(level=logging.INFO)
+        self.total, self.report = total, report
+        self.started: Dict[str, float] = {}
+        self.finished: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = _COMPONENT_EVENT.search(record.getMessage())
+        if not match:
+            return
+        name, event = match.groups()
+        if event == "running":
+            self.started[name] = time.time()
+            self.report(f"[{len(self.finished) + 1}/{self.total}] {name} ...")
+        else:
+            self.finished.append(name)
+            took = time.time() - self.started.get(name, time.time())
+            self.report(f"[{len(self.finished)}/{self.total}] {name} done ({took:.0f}s)")
+
+
+def _latest(store, type_name: str, pipeline_name: str):
+    """The newest artifact of `type_name` in this pipeline's context (None before the first)."""
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if context is None:
+        return None
+    artifacts = [a for a in store.get_artifacts_by_context(context.id) if
+                 store.get_artifact_types_by_id([a.type_id])[0].name == type_name]
+    return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def _property(artifact, name: str):
+    if artifact is None or name not in artifact.custom_properties:
+        return None
+    value = artifact.custom_properties[name]
+    return value.int_value if value.HasField("int_value") else value.string_value
+
+
+def _eval_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+    """{"candidate"|"baseline": {metric: value}} for the overall slice of a ModelEvaluation."""
+    import tensorflow_model_analysis as tfma
+
+    found: Dict[str, Dict[str, float]] = {}
+    for record in tfma.load_metrics(evaluation_uri):
+        if record.slice_key.single_slice_keys:
+            continue
+        for key_and_value in record.metric_keys_and_values:
+            key, value = key_and_value.key, key_and_value.value
+            if key.HasField("sub_key") or key.is_diff or not value.HasField("double_value"):
+                continue
+            role = "baseline" if key.model_name == BASELINE_MODEL_NAME else "candidate"
+            found.setdefault(role, {})[key.name] = value.double_value.value
+    return found
+
+
+def summarize(config: PipelineConfig, started: float, components: List[str], span: Optional[int]) -> RunSummary:
+    from tfx.orchestration import metadata
+
+    with metadata.Metadata(metadata.sqlite_metadata_connection_config(config.orchestration.metadata_path)) as m:
+        store = m.store
+        name = config.orchestration.pipeline_name
+        blessing = _latest(store, "ModelBlessing", name)
+        evaluation = _latest(store, "ModelEvaluation", name)
+        pushed = _latest(store, "PushedModel", name)
+    metrics = _eval_metrics(evaluation.uri) if evaluation is not None else {}
+    blessed = _property(blessing, "blessed")
+    return RunSummary(
+        output_dir=config.orchestration.output_dir, span=span,
+        blessed=None if blessed is None else bool(blessed),
+        metrics=metrics.get("candidate", {}), baseline_metrics=metrics.get("baseline", {}),
+        pushed=bool(_property(pushed, "pushed")), pushed_destination=_property(pushed, "pushed_destination"),
+        pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components)
+
+
+def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSummary:
+    """Runs the pipeline of `config` locally; raises ConfigError/InputError before starting on bad input."""
+    from tfx import v1 as tfx
+    from tfx.orchestration import metadata
+
+    from pipeline.pipeline import create_pipeline
+
+    config = config.resolved()
+    plan = inputs.plan_input(config.data)
+    os.makedirs(config.orchestration.output_dir, exist_ok=True)
+    pipeline = create_pipeline(
+        config, plan,
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(config.orchestration.metadata_path))
+    names = [component.id for component in pipeline.components]
+    span = f" (span {plan.span})" if plan.span is not None else ""
+    report(f"running {len(names)} components on {plan.input_base}{span}; outputs in {config.orchestration.output_dir}")
+    handler = _ProgressHandler(len(names), report)
+    # LocalDagRunner reports each component through absl's logger at INFO; only those lines are wanted
+    # (Beam and TensorFlow log a great deal at INFO), so the absl logger gets the progress handler and a
+    # WARNING-level console handler instead of propagating.
+    absl_logger = logging.getLogger("absl")
+    saved = absl_logger.level, absl_logger.propagate
+    warnings_handler = logging.StreamHandler(sys.stderr)
+    warnings_handler.setLevel(logging.WARNING)
+    absl_logger.addHandler(handler)
+    absl_logger.addHandler(warnings_handler)
+    absl_logger.setLevel(logging.INFO)
+    absl_logger.propagate = False
+    started = time.time()
+    try:
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    finally:
+        absl_logger.removeHandler(handler)
+        absl_logger.removeHandler(warnings_handler)
+        absl_logger.level, absl_logger.propagate = saved
+    return summarize(config, started, names, plan.span)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the albert-tfx pipeline locally.")
+    parser.add_argument("--config", help="a pipeline YAML file (default: the built-in defaults)")
+    args = parser.parse_args(argv)
+    config = PipelineConfig.from_yaml(args.config) if args.config else PipelineConfig()
+    summary = run(config)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

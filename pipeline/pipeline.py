@@ -1,0 +1,170 @@
+"""`create_pipeline(config)`: the albert-tfx TFX pipeline, wiring only (every knob is in pipeline/configs.py).
+
+    TextExampleGen | ImportExampleGen (the newest {SPAN})
+      -> StatisticsGen -> SchemaGen | ImportSchemaGen -> StrictExampleValidator (anomalies stop the run)
+      -> SentencePieceVocab (reuses the served model's vocabulary when there is one)
+      -> VocabTransform (trainer/preprocessing.py) -> Trainer (trainer/run_fn.py, warm start from the served model)
+      -> Resolver (latest blessed model) -> Evaluator (TFMA gate vs that baseline)
+      -> ServingPusher (serving/push.py: op-checked, atomic, versioned; only when blessed)
+    optional: SentencePieceVocab -> PretrainingDataGen -> Trainer (pretrain) -> the classifier's base_model
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+from tfx import v1 as tfx
+
+from components.pretraining_data import PretrainingDataGen
+from components.sentencepiece_vocab import SentencePieceVocab
+from components.serving_pusher import ServingPusher
+from components.strict_example_validator import StrictExampleValidator
+from components.text_example_gen import TextExampleGen
+from components.text_example_gen.options import TextOptions
+from components.vocab_transform import VocabTransform
+from pipeline import evaluation, inputs
+from pipeline.configs import PipelineConfig
+from serving import contract
+from trainer import preprocessing
+from trainer import run_fn as run_fn_lib
+
+PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
+RUN_FN = "trainer.run_fn.run_fn"
+# The served models' vocabularies (the export keeps its spm.model in assets.extra), newest version last.
+SERVED_VOCABULARY_GLOB = os.path.join("*", contract.ASSETS_EXTRA_DIR, contract.VOCABULARY_FILE)
+
+
+def transform_custom_config(config: PipelineConfig) -> dict:
+    values = {
+        preprocessing.TEXT_FEATURES_KEY: list(config.data.text_columns),
+        preprocessing.LABEL_FEATURE_KEY: config.data.label_column,
+        preprocessing.MAX_SEQ_LENGTH_KEY: config.training.max_seq_length,
+        preprocessing.LOWER_CASE_KEY: config.vocabulary.lower_case,
+    }
+    if config.data.label_values:
+        values[preprocessing.LABEL_VALUES_KEY] = list(config.data.label_values)
+    return values
+
+
+def trainer_custom_config(config: PipelineConfig) -> dict:
+    values = {
+        run_fn_lib.TRAINING_CONFIG_KEY: config.training.training_config(),
+        preprocessing.TEXT_FEATURES_KEY: list(config.data.text_columns),
+        run_fn_lib.MODEL_NAME_KEY: config.serving.model_name,
+    }
+    if config.training.warm_start_from_served:
+        values[run_fn_lib.WARM_START_FROM_SERVED_KEY] = config.served_model_dir
+    return values
+
+
+def _example_gen(config: PipelineConfig, plan: inputs.InputPlan):
+    input_config, output_config = inputs.example_gen_protos(plan, config.data.eval_fraction)
+    if plan.format == "tfrecord":
+        return tfx.components.ImportExampleGen(
+            input_base=plan.input_base, input_config=input_config, output_config=output_config)
+    options = TextOptions(delimiter=plan.delimiter, header=plan.header, column_names=plan.column_names,
+                          quoting=plan.quoting)
+    return TextExampleGen(input_base=plan.input_base, options=options, input_config=input_config,
+                          output_config=output_config)
+
+
+def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = None,
+                    beam_pipeline_args: Optional[List[str]] = None, metadata_connection_config=None):
+    """The pipeline for `config` (paths as given: call `config.resolved()` first for a local run)."""
+    plan = plan or inputs.plan_any_input(config.data)
+    example_gen = _example_gen(config, plan)
+    examples = example_gen.outputs["examples"]
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    if config.data.schema_file:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=config.data.schema_file)
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False)
+    example_validator = StrictExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+
+    vocabulary = SentencePieceVocab(
+        examples=examples,
+        text_features=list(config.data.text_columns),
+        vocab_size=config.vocabulary.size,
+        lower_case=config.vocabulary.lower_case,
+        character_coverage=config.vocabulary.character_coverage,
+        reuse_model_glob=(os.path.join(config.served_model_dir, SERVED_VOCABULARY_GLOB)
+                          if config.vocabulary.reuse_served else ""),
+    )
+    vocabulary.add_upstream_node(example_validator)  # no vocabulary (or anything after it) from bad data
+
+    transform = VocabTransform(
+        examples=examples,
+        schema=schema_gen.outputs["schema"],
+        sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=transform_custom_config(config),
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator, vocabulary, transform]
+
+    base_model = None
+    if config.pretraining.enabled:
+        pretraining_data = PretrainingDataGen(
+            sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
+            examples=examples,
+            text_feature=config.data.text_columns[0],
+            max_seq_length=config.pretraining.max_seq_length,
+            dupe_factor=config.pretraining.dupe_factor,
+        )
+        pretrainer = tfx.components.Trainer(
+            run_fn=RUN_FN,
+            examples=pretraining_data.outputs["pretraining_examples"],
+            train_args=tfx.proto.TrainArgs(num_steps=config.pretraining.train_steps),
+            eval_args=tfx.proto.EvalArgs(num_steps=0),
+            custom_config={run_fn_lib.TRAINING_CONFIG_KEY: {
+                "task": "pretrain", "preset": config.training.preset,
+                "global_batch_size": config.pretraining.global_batch_size,
+                "max_seq_length": config.pretraining.max_seq_length,
+                "learning_rate": config.pretraining.learning_rate,
+                "warmup_steps": max(1, config.pretraining.train_steps // 10),
+                "dynamic_masking": False, "strategy": config.training.strategy,
+            }},
+        ).with_id("Pretrainer")
+        components += [pretraining_data, pretrainer]
+        base_model = pretrainer.outputs["model"]
+
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        base_model=base_model,
+        train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps),
+        custom_config=trainer_custom_config(config),
+    )
+    baseline = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=examples,
+        model=trainer.outputs["model"],
+        baseline_model=baseline.outputs["model"],
+        eval_config=evaluation.eval_config(config.evaluation),
+    )
+    pusher = ServingPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        serving_base=config.serving.serving_dir,
+        model_name=config.serving.model_name,
+        keep_versions=config.serving.keep_versions,
+    )
+    components += [trainer, baseline, evaluator, pusher]
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.orchestration.pipeline_name,
+        pipeline_root=config.orchestration.pipeline_root,
+        components=components,
+        enable_cache=config.orchestration.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args if beam_pipeline_args is not None
+        else config.orchestration.beam_pipeline_args(),
+    )
