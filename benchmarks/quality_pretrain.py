@@ -28,7 +28,7 @@ The run goes through the project's own pieces:
    (`TrainingConfig.warm_start_path`), tokenized with this run's vocabulary.
 
     python -m benchmarks.quality_pretrain --budget-minutes 15 --fine-tune-budget-minutes 20 \
-        --max-seq-length 32 --holdout 600 --eval-every 500
+        --holdout 600 --eval-every 400
     python -m benchmarks.quality_pretrain --budget-minutes 1 --fine-tune-budget-minutes 1 --quick   # smoke run
 
 Results: benchmarks/results/quality_pretrain.json (everything) and BENCHMARKS.md rows for MLM and SOP

@@ -175,6 +175,13 @@ class TrainingSettings:
         if clashing:
             raise ConfigError(f"training.extra must not set {clashing}: set them as training fields (or leave "
                               "them to the data)")
+        from trainer.training_config import TrainingConfig
+
+        known = {f.name for f in dataclasses.fields(TrainingConfig)}
+        unknown = sorted(set(self.extra) - known)
+        if unknown:
+            raise ConfigError(f"training.extra has unknown TrainingConfig field(s) {unknown}")
+        self.training_config()  # TrainingConfig's own checks of the combined values
 
     def training_config(self) -> Dict[str, Any]:
         """The Trainer's `training_config` dict (model_dir, num_classes, max_seq_length come from TFX/data)."""
@@ -186,7 +193,9 @@ class TrainingSettings:
             "weight_decay": self.weight_decay, "optimizer": self.optimizer, "precision": self.precision,
             "xla": self.xla, "strategy": self.strategy, "num_cpu_devices": self.num_cpu_devices,
             "classifier_dropout": self.classifier_dropout,
-            "checkpoint_every_steps": min(self.checkpoint_every_steps, self.train_steps),
+            # The trainer needs an interval that divides train_steps: the largest one up to the configured.
+            "checkpoint_every_steps": max(d for d in range(1, min(self.checkpoint_every_steps, self.train_steps) + 1)
+                                          if self.train_steps % d == 0),
             **self.extra,
         }
         from trainer.training_config import TrainingConfig

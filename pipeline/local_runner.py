@@ -7,7 +7,6 @@ directory, Beam's DirectRunner on both cores, progress per component, and a clos
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import re
 import sys
@@ -54,17 +53,29 @@ class RunSummary:
         return lines
 
 
-class _ProgressHandler(logging.Handler):
-    """Turns LocalDagRunner's "Component X is running/finished." log lines into progress output."""
+class _Progress:
+    """Stands in for the `absl.logging` module inside TFX's local_dag_runner: "Component X is running." /
+    "Component X is finished." become progress lines, and every call still reaches absl.
 
-    def __init__(self, total: int, report: Callable[[str], None]):
-        super().__init__(level=logging.INFO)
-        self.total, self.report = total, report
+    A logging handler would not do: Beam and TensorFlow reset absl's verbosity while components run, after
+    which absl drops INFO records before any handler sees them.
+    """
+
+    def __init__(self, absl_logging, total: int, report: Callable[[str], None]):
+        self._absl_logging, self.total, self.report = absl_logging, total, report
         self.started: Dict[str, float] = {}
         self.finished: List[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        match = _COMPONENT_EVENT.search(record.getMessage())
+    def __getattr__(self, name):
+        return getattr(self._absl_logging, name)
+
+    def info(self, message, *args, **kwargs):
+        self._absl_logging.info(message, *args, **kwargs)
+        try:
+            text = message % args if args else str(message)
+        except (TypeError, ValueError):
+            return
+        match = _COMPONENT_EVENT.search(text)
         if not match:
             return
         name, event = match.groups()
@@ -146,25 +157,15 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
     names = [component.id for component in pipeline.components]
     span = f" (span {plan.span})" if plan.span is not None else ""
     report(f"running {len(names)} components on {plan.input_base}{span}; outputs in {config.orchestration.output_dir}")
-    handler = _ProgressHandler(len(names), report)
-    # LocalDagRunner reports each component through absl's logger at INFO; only those lines are wanted
-    # (Beam and TensorFlow log a great deal at INFO), so the absl logger gets the progress handler and a
-    # WARNING-level console handler instead of propagating.
-    absl_logger = logging.getLogger("absl")
-    saved = absl_logger.level, absl_logger.propagate
-    warnings_handler = logging.StreamHandler(sys.stderr)
-    warnings_handler.setLevel(logging.WARNING)
-    absl_logger.addHandler(handler)
-    absl_logger.addHandler(warnings_handler)
-    absl_logger.setLevel(logging.INFO)
-    absl_logger.propagate = False
+    from tfx.orchestration.local import local_dag_runner
+
+    absl_logging = local_dag_runner.logging
+    local_dag_runner.logging = _Progress(absl_logging, len(names), report)
     started = time.time()
     try:
         tfx.orchestration.LocalDagRunner().run(pipeline)
     finally:
-        absl_logger.removeHandler(handler)
-        absl_logger.removeHandler(warnings_handler)
-        absl_logger.level, absl_logger.propagate = saved
+        local_dag_runner.logging = absl_logging
     return summarize(config, started, names, plan.span)
 
 

@@ -100,6 +100,8 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=transform_custom_config(config),
+        # StatisticsGen already describes the raw data; statistics of token ids cost a minute and say little.
+        disable_statistics=True,
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, vocabulary, transform]
 

@@ -297,8 +297,10 @@ class ModelManager:
                     servable = self._load(version, on_disk[version])
                     if servable is not None:
                         loaded[version] = servable
-            for version in [v for v in loaded if v not in wanted]:
+            for version in [v for v in loaded if v not in wanted]:  # loaded, then passed over by the policy
                 loaded.pop(version).unload()
+                with self._lock:
+                    self._set_state(version, END)
             keep = {v: s for v, s in self._available.items() if v in wanted}
             if not wanted and self._available:
                 logger.warning("%s: no versions under %s any more; keeping versions %s", self.name,
@@ -420,7 +422,7 @@ class ModelRegistry:
         self._poller: Optional[threading.Thread] = None
 
     def manager(self, name: str, *, for_status: bool = False) -> ModelManager:
-        if not name:
+        if not name and not for_status:  # TF Serving's status API answers an empty name with NOT_FOUND
             raise InvalidModelSpec("ModelSpec has no name specified.")
         manager = self.managers.get(name)
         if manager is None:

@@ -73,17 +73,22 @@ def model_dir(serving_base: str, model_name: str) -> str:
 def list_versions(serving_base: str, model_name: str = contract.DEFAULT_MODEL_NAME) -> List[int]:
     """The versions pushed for `model_name`, oldest first (empty when there are none)."""
     directory = model_dir(serving_base, model_name)
-    if not tf.io.gfile.isdir(directory):
-        return []
-    names = (name.rstrip("/") for name in tf.io.gfile.listdir(directory))
-    return sorted(int(name) for name in names
+    return sorted({version for version, _ in _version_dirs(directory)}) if tf.io.gfile.isdir(directory) else []
+
+
+def _version_dirs(directory: str) -> List[Tuple[int, str]]:
+    """(version, directory name) of the version directories, oldest first ("007" is version 7, as for TF
+    Serving)."""
+    names = (name.rstrip("/") for name in tf.io.gfile.listdir(directory))  # gs:// lists directories with a "/"
+    return sorted((int(name), name) for name in names
                   if _VERSION_DIR.match(name) and tf.io.gfile.isdir(os.path.join(directory, name)))
 
 
 def latest_version_dir(serving_base: str, model_name: str = contract.DEFAULT_MODEL_NAME) -> Optional[str]:
     """The directory of the newest version (the one TF Serving's default `latest` policy serves), or None."""
-    versions = list_versions(serving_base, model_name)
-    return os.path.join(model_dir(serving_base, model_name), str(versions[-1])) if versions else None
+    directory = model_dir(serving_base, model_name)
+    versions = _version_dirs(directory) if tf.io.gfile.isdir(directory) else []
+    return os.path.join(directory, versions[-1][1]) if versions else None
 
 
 def verify_export(export_dir: str) -> contract.ExportMetadata:
@@ -142,7 +147,7 @@ def push_export(
     target_parent = model_dir(serving_base, model_name)
     existing = list_versions(serving_base, model_name)
     if skip_if_unchanged and existing:
-        latest = os.path.join(target_parent, str(existing[-1]))
+        latest = latest_version_dir(serving_base, model_name)
         if _same_model(export_dir, latest):
             logger.info("%s holds the same model as %s; nothing pushed", latest, export_dir)
             return PushResult(model_name, existing[-1], latest, created=False)
@@ -231,17 +236,20 @@ def _copy_in_place(export_dir: str, destination: str) -> None:
 def _remove_old_versions(parent: str, keep_versions: Optional[int], newest: int) -> Tuple[int, ...]:
     if keep_versions is None:
         return ()
-    versions = sorted(int(n.rstrip("/")) for n in tf.io.gfile.listdir(parent) if _VERSION_DIR.match(n.rstrip("/")))
-    assert newest in versions, f"version {newest} missing from {parent} after the push"
-    removed = tuple(v for v in versions[:-keep_versions] if v != newest) if len(versions) > keep_versions else ()
-    for old in removed:
-        path = os.path.join(parent, str(old))
+    versions = _version_dirs(parent)
+    if newest not in {v for v, _ in versions}:  # never delete anything unless the new version is in place
+        raise RuntimeError(f"version {newest} is missing from {parent} after the push; nothing removed")
+    kept = {v for v, _ in versions[-keep_versions:]} | {newest}
+    old_dirs = [(v, name) for v, name in versions if v not in kept]
+    for _, name in old_dirs:
+        path = os.path.join(parent, name)
         if is_remote(parent):
             tf.io.gfile.rmtree(path)
             continue
-        aside = tempfile.mkdtemp(prefix=f".{old}.removing-", dir=parent)
-        os.rename(path, os.path.join(aside, str(old)))  # the version disappears at once, whole
+        aside = tempfile.mkdtemp(prefix=f".{name}.removing-", dir=parent)
+        os.rename(path, os.path.join(aside, name))  # the version disappears at once, whole
         shutil.rmtree(aside, ignore_errors=True)
+    removed = tuple(sorted({v for v, _ in old_dirs}))
     if removed:
         logger.info("removed versions %s of %s (keeping %d)", list(removed), parent, keep_versions)
     return removed

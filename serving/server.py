@@ -431,7 +431,6 @@ class LocalModelServer:
 
     def __init__(self, config: ServerConfig):
         self.config = config
-        self._services: Optional[_Services] = None
         self.registry = ModelRegistry(config.models, config.batching, on_load=self._on_load)
         self._services = _Services(self.registry, config)
         self._server: Optional[grpc.Server] = None
@@ -452,7 +451,15 @@ class LocalModelServer:
         return self._services.counts()
 
     def start(self) -> "LocalModelServer":
-        """Loads what is on disk now, then listens; polling for new versions continues in the background."""
+        """Loads what is on disk now, then listens; new versions are polled for in the background.
+
+        As TF Serving, the port opens only once the first versions are loaded (until then a client is refused
+        and retries: a bound but unstarted gRPC port would instead leave it hanging until its deadline). A busy
+        port is detected before loading, so it fails at once rather than after minutes of loading.
+        """
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        address = f"{host}:{self.config.port}"
+        _check_port_free(self.config.host, self.config.port)
         for name, versions in self.registry.poll().items():
             if versions:
                 logger.info("serving model %r versions %s", name, versions)
@@ -467,8 +474,6 @@ class LocalModelServer:
                      ("grpc.so_reuseport", 0)])
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(self._services, self._server)
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(self._services, self._server)
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        address = f"{host}:{self.config.port}"
         try:
             if self.config.ssl_cert_file:
                 with open(self.config.ssl_key_file, "rb") as key, open(self.config.ssl_cert_file, "rb") as cert:
@@ -477,11 +482,13 @@ class LocalModelServer:
             else:
                 self.port = self._server.add_insecure_port(address)
         except RuntimeError as error:  # grpcio raises on bind failure
-            self.registry.close()
-            raise OSError(f"cannot listen on {address}: {error}") from None
+            self.port = 0
+            bind_error = str(error)
+        else:
+            bind_error = "in use, or not an address of this machine"
         if not self.port:
             self.registry.close()
-            raise OSError(f"cannot listen on {address} (in use, or not an address of this machine)")
+            raise OSError(f"cannot listen on {address}: {bind_error}")
         self._server.start()
         self.registry.start_polling(self.config.poll_interval_s)
         logger.info("listening on %s (%s)", self.address, "TLS" if self.config.ssl_cert_file else "plaintext")
@@ -505,10 +512,28 @@ class LocalModelServer:
         self.stop()
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """OSError when `host:port` cannot be bound now (port 0 always can)."""
+    if port == 0:
+        return
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC: a TIME_WAIT port is free
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 def serve_until_signalled(config: ServerConfig, on_ready: Optional[Callable[[LocalModelServer], None]] = None,
                           signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> LocalModelServer:
-    """Runs a server until SIGINT or SIGTERM, then stops it gracefully (call from the main thread)."""
-    server = LocalModelServer(config).start()
+    """Runs a server until SIGINT or SIGTERM, then stops it gracefully (call from the main thread).
+
+    The handlers are installed before the models load, so a signal during a long load stops the server as
+    soon as it is up instead of killing it half-way.
+    """
     stop = threading.Event()
 
     def handle(signum, frame):
@@ -516,7 +541,9 @@ def serve_until_signalled(config: ServerConfig, on_ready: Optional[Callable[[Loc
         stop.set()
 
     previous = {s: signal.signal(s, handle) for s in signals}
+    server = None
     try:
+        server = LocalModelServer(config).start()
         if on_ready is not None:
             on_ready(server)
         while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
@@ -524,5 +551,6 @@ def serve_until_signalled(config: ServerConfig, on_ready: Optional[Callable[[Loc
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        server.stop()
+        if server is not None:
+            server.stop()
     return server

@@ -188,4 +188,6 @@ def test_non_version_directories_are_ignored(tmp_path):
         (model_dir / name).mkdir(parents=True)
     (model_dir / "12").write_text("a file, not a version")
     assert push_lib.list_versions(str(tmp_path / "serving"), MODEL) == [7, 9]
-    assert push_lib.push_export(tiny_export(), str(tmp_path / "serving"), keep_versions=None).version == 10
+    result = push_lib.push_export(tiny_export(), str(tmp_path / "serving"), keep_versions=1)
+    assert (result.version, result.removed_versions) == (10, (7, 9))
+    assert sorted(os.listdir(model_dir)) == [".8.pushing-x", "10", "12", "notes"]  # only versions are removed

@@ -396,9 +396,9 @@ def test_a_version_that_fails_to_load_leaves_the_serving_version_in_place(export
         assert result.version == 1
         assert set(result.outputs[contract.LABEL_ID_OUTPUT].tolist()) == {0}  # version 1's bias
         # A failed version is not retried on every poll, only once its directory is replaced by a new push.
-        loads = sum(1 for s in manager.states() if s.state == "END")
-        time.sleep(0.6)
-        assert sum(1 for s in manager.states() if s.state == "END") == loads
+        failed_at = {s.version: s.changed_at for s in manager.states() if s.state == "END"}
+        time.sleep(1.0)  # five polls
+        assert {s.version: s.changed_at for s in manager.states() if s.state == "END"} == failed_at
         shutil.rmtree(os.path.join(base, "3"))
         push(exports.dirs[2], base, 3)
         wait_for(lambda: manager.available_versions() == [3], what="the re-pushed version 3")
