@@ -11,7 +11,7 @@ setup(
     # TFX 1.16 supports CPython 3.9-3.10 only; we build and test on 3.10.
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["trainer*", "serving*", "pipeline*", "components*", "albert_tfx*"]),
-    package_data={"trainer": ["presets/*.json"]},
+    package_data={"trainer": ["presets/*.json"], "serving": ["deploy/*.config", "deploy/*.yml", "deploy/*.yaml", "deploy/k8s/*.yaml", "deploy/README.md"]},
     install_requires=[
         "tfx>=1.16,<1.17",
         "tensorflow>=2.16,<2.17",

@@ -542,12 +542,15 @@ def migrate_legacy_keys(results: Dict) -> Dict:
 
 
 def _describe(results: Dict, dataset: str, prefix: str) -> str:
-    parts = [f"seq {results.get(f'{dataset}_max_seq_length', 64)}", f"batch {results.get(f'{dataset}_batch_size', 64)}",
-             f"lr {results.get(f'{dataset}_learning_rate', 1e-3):g}", f"dropout {results.get(f'{dataset}_dropout', 0.1):g}",
+    def value(name, default=None):
+        return results.get(f"{prefix}{name}", results.get(f"{dataset}_{name}", default))
+
+    parts = [f"seq {value('max_seq_length', 64)}", f"batch {value('batch_size', 64)}",
+             f"lr {value('learning_rate', 1e-3):g}", f"dropout {value('dropout', 0.1):g}",
              f"{results[f'{prefix}train_steps']} steps"]
     if f"{prefix}selected_step" in results:
-        parts.append(f"best of {results[f'{dataset}_holdout_examples']}-row train holdout every "
-                     f"{results[f'{dataset}_eval_every']} steps: step {results[f'{prefix}selected_step']}")
+        parts.append(f"best of {value('holdout_examples')}-row train holdout every {value('eval_every')} steps: "
+                     f"step {results[f'{prefix}selected_step']}")
     return ", ".join(parts)
 
 
@@ -561,14 +564,16 @@ def table_rows(results: Dict) -> List[report.Row]:
             prefix = f"{dataset}_" if variant == "from_scratch" else f"{dataset}_{variant}_"
             budget = results[f"{prefix}budget_minutes"]
             budget = int(budget) if float(budget).is_integer() else budget
-            wall = results.get(f"{prefix}total_wall_minutes", results.get(f"{dataset}_wall_minutes"))
-            what = "from scratch" if variant == "from_scratch" else results.get(
-                f"{dataset}_from_pretrained_source", "from pretrained")
+            if variant == "from_scratch":
+                what = (f"from scratch, {budget}-minute CPU training budget, "
+                        f"{results[f'{dataset}_wall_minutes']:g} min wall in all")
+            else:
+                what = (f"{results.get(f'{dataset}_from_pretrained_source', 'from pretrained')}, {budget}-minute CPU "
+                        f"fine-tuning budget, {results[f'{prefix}total_wall_minutes']:g} min wall for the fine-tune")
             rows.append(report.Row(
                 benchmark=BENCHMARK,
-                metric=(f"{dataset} dev accuracy, {results.get(f'{dataset}_preset', PRESET)} {what}, {budget}-minute "
-                        f"CPU training budget, {wall:g} min wall in all ({_describe(results, dataset, prefix)}; "
-                        f"peer = target)"),
+                metric=(f"{dataset} dev accuracy, {results.get(f'{dataset}_preset', PRESET)} {what} "
+                        f"({_describe(results, dataset, prefix)}; peer = target)"),
                 ours=f"{results[key]:.4f}",
                 peer=f"{results[f'{dataset}_target_dev_accuracy']:.2f}",
                 ratio="-",

@@ -27,7 +27,7 @@ The run goes through the project's own pieces:
    run (its flags are this command's), the encoder warm-started from the pretraining run's `final/`
    (`TrainingConfig.warm_start_path`), tokenized with this run's vocabulary.
 
-    python -m benchmarks.quality_pretrain --budget-minutes 15 --fine-tune-budget-minutes 20 \
+    python -m benchmarks.quality_pretrain --budget-minutes 12 --fine-tune-budget-minutes 20 \
         --holdout 600 --eval-every 400
     python -m benchmarks.quality_pretrain --budget-minutes 1 --fine-tune-budget-minutes 1 --quick   # smoke run
 

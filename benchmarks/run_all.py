@@ -32,7 +32,7 @@ RUNS = {
     ),
     # Pretraining on WikiText-2, then the SST-2 fine-tune from it with quality_finetune's SST-2 recipe above.
     "quality_pretrain": (
-        ("--budget-minutes", "15", "--fine-tune-budget-minutes", "20", "--holdout", "600", "--eval-every", "400"),
+        ("--budget-minutes", "12", "--fine-tune-budget-minutes", "20", "--holdout", "600", "--eval-every", "400"),
     ),
 }
 

@@ -141,6 +141,18 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components)
 
 
+def _quiet_beam_workers() -> None:
+    """Beam's worker processes are fresh interpreters: they print every FutureWarning of the Google client
+    libraries TFX pins, and the job service relays their WARN logs (missing python-snappy, ...). Neither
+    says anything about the run; errors still come through."""
+    import logging
+    import warnings
+
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore::FutureWarning"]))
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+
+
 def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSummary:
     """Runs the pipeline of `config` locally; raises ConfigError/InputError before starting on bad input."""
     from tfx import v1 as tfx
@@ -159,6 +171,7 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
     report(f"running {len(names)} components on {plan.input_base}{span}; outputs in {config.orchestration.output_dir}")
     from tfx.orchestration.local import local_dag_runner
 
+    _quiet_beam_workers()
     absl_logging = local_dag_runner.logging
     local_dag_runner.logging = _Progress(absl_logging, len(names), report)
     started = time.time()

@@ -160,6 +160,8 @@ def push_export(
                                  f"{target_parent}; TF Serving would not serve it as the latest")
     destination = os.path.join(target_parent, str(version))
     tf.io.gfile.makedirs(target_parent)
+    if not is_remote(target_parent):
+        _remove_stale_staging(target_parent)
     if is_remote(target_parent):
         _copy_in_place(export_dir, destination)
     else:
@@ -221,6 +223,25 @@ def _copy_atomically(export_dir: str, destination: str) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+# A staging directory untouched for this long belongs to a push that was killed (kill -9, power loss).
+STALE_STAGING_SECONDS = 3600
+
+
+def _remove_stale_staging(parent: str) -> List[str]:
+    """Removes staging directories (`.N.pushing-*`) of pushes killed before they could clean up."""
+    import time
+
+    removed = []
+    for name in os.listdir(parent):
+        path = os.path.join(parent, name)
+        if ".pushing-" in name and name.startswith(".") and os.path.isdir(path):
+            if time.time() - os.path.getmtime(path) > STALE_STAGING_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+                logger.info("removed %s, left by an interrupted push", path)
+                removed.append(path)
+    return removed
 
 
 def _copy_in_place(export_dir: str, destination: str) -> None:

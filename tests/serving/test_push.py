@@ -191,3 +191,16 @@ def test_non_version_directories_are_ignored(tmp_path):
     result = push_lib.push_export(tiny_export(), str(tmp_path / "serving"), keep_versions=1)
     assert (result.version, result.removed_versions) == (10, (7, 9))
     assert sorted(os.listdir(model_dir)) == [".8.pushing-x", "10", "12", "notes"]  # only versions are removed
+
+
+def test_a_killed_pushs_staging_directory_is_removed_by_a_later_push_once_stale(tmp_path):
+    base = str(tmp_path / "serving")
+    parent = os.path.join(base, MODEL)
+    os.makedirs(os.path.join(parent, ".1.pushing-abandoned", "variables"))
+    os.makedirs(os.path.join(parent, ".1.pushing-inflight"))
+    stale = os.path.getmtime(parent) - push_lib.STALE_STAGING_SECONDS - 60
+    os.utime(os.path.join(parent, ".1.pushing-abandoned"), (stale, stale))
+    result = push_lib.push_export(tiny_export(), base)
+    assert result.version == 1
+    # The stale one is gone; one that may belong to a push still running is left alone.
+    assert sorted(os.listdir(parent)) == [".1.pushing-inflight", "1"]
