@@ -111,14 +111,16 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
             sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
             examples=examples,
             text_feature=config.data.text_columns[0],
+            splits=["train"],  # never the eval rows: the Evaluator judges on them
             max_seq_length=config.pretraining.max_seq_length,
             dupe_factor=config.pretraining.dupe_factor,
         )
         pretrainer = tfx.components.Trainer(
             run_fn=RUN_FN,
             examples=pretraining_data.outputs["pretraining_examples"],
-            train_args=tfx.proto.TrainArgs(num_steps=config.pretraining.train_steps),
-            eval_args=tfx.proto.EvalArgs(num_steps=0),
+            # PretrainingDataGen writes one split; no evaluation during pretraining.
+            train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.pretraining.train_steps),
+            eval_args=tfx.proto.EvalArgs(splits=["train"], num_steps=0),
             custom_config={run_fn_lib.TRAINING_CONFIG_KEY: {
                 "task": "pretrain", "preset": config.training.preset,
                 "global_batch_size": config.pretraining.global_batch_size,

@@ -24,8 +24,8 @@ def dag_bag(tmp_path, monkeypatch):
 
 def test_airflow_loads_the_dag_with_the_schedule_and_every_component(dag_bag):
     assert dag_bag.import_errors == {}
-    dag = dag_bag.get_dag("albert-nightly")
-    assert dag is not None
+    assert sorted(dag_bag.dags) == ["albert-nightly"]
+    dag = dag_bag.dags["albert-nightly"]  # not get_dag(): that also asks Airflow's metadata database
     assert str(dag.schedule_interval) == "30 2 * * 1-5"
     assert dag.catchup is False and dag.max_active_runs == 1
     tasks = {task.task_id: task for task in dag.tasks}
