@@ -26,8 +26,9 @@ COLUMNS = ("benchmark", "metric", "ours", "peer", "ratio (peer time / our time)"
 HEADER = """# Benchmarks
 
 Speed of albert-tfx against a peer measured the same way in the same run: keras-hub for the model,
-a single-process loop for the Beam data path; each row names its peer. Quality rows (`quality_finetune`)
-give an accuracy, with the target it must reach in the peer column and no ratio.
+a single-process loop for the Beam data path, the in-process SavedModel for gRPC serving; each row names
+its peer. Quality rows (`quality_finetune`, `quality_pretrain`, `pipeline_sst2`) give an accuracy, with
+the target it must reach (or chance) in the peer column and no ratio.
 
 - **ratio** is `peer_time / our_time` (for a throughput, `our_throughput / peer_throughput`, the same
   thing): **>= 1.0 means we are faster**, below 1.0 means the peer is.

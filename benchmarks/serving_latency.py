@@ -366,10 +366,11 @@ def main(argv: Sequence[str] = None) -> int:
                 print(f"[{preset}]", flush=True)
                 results.update(bench_preset(preset, exports[preset], server.address, dev_texts, args.quick))
         finally:
+            # The server first: a child's CPU time counts as ours only once it has been waited for.
+            results["server_exit_code"] = server.stop()
             results["machine_cpu_share_used_by_other_processes"] = cpu_share.stop()
             results["machine_load_avg_1min_at_start"] = load_start
             results["machine_load_avg_1min_at_end"] = os.getloadavg()[0]
-            results["server_exit_code"] = server.stop()
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -145,6 +145,7 @@ class TrainingSettings:
     strategy: str = "auto"
     num_cpu_devices: int = 1
     classifier_dropout: float = 0.1
+    encoder_dropout: float = 0.1  # hidden and attention dropout of an encoder trained from scratch
     checkpoint_every_steps: int = 200
     # Warm start from the newest model under serving.serving_dir (when its vocabulary is this run's).
     warm_start_from_served: bool = True
@@ -168,9 +169,11 @@ class TrainingSettings:
             raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ConfigError(f"training.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
-        if not 0.0 <= self.classifier_dropout < 1.0:
-            raise ConfigError(f"training.classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
-        owned = {f.name for f in dataclasses.fields(self)} | {"model_dir", "num_classes", "warmup_steps"}
+        for name in ("classifier_dropout", "encoder_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"training.{name} must be in [0, 1), got {getattr(self, name)}")
+        owned = ({f.name for f in dataclasses.fields(self)} - {"encoder_dropout", "warm_start_from_served", "extra"}) | {
+            "model_dir", "num_classes", "warmup_steps"}
         clashing = sorted(set(self.extra) & owned)
         if clashing:
             raise ConfigError(f"training.extra must not set {clashing}: set them as training fields (or leave "

@@ -52,6 +52,7 @@ def trainer_custom_config(config: PipelineConfig) -> dict:
         run_fn_lib.TRAINING_CONFIG_KEY: config.training.training_config(),
         preprocessing.TEXT_FEATURES_KEY: list(config.data.text_columns),
         run_fn_lib.MODEL_NAME_KEY: config.serving.model_name,
+        run_fn_lib.ENCODER_DROPOUT_KEY: config.training.encoder_dropout,
     }
     if config.training.warm_start_from_served:
         values[run_fn_lib.WARM_START_FROM_SERVED_KEY] = config.served_model_dir

@@ -59,6 +59,9 @@ logger = logging.getLogger(__name__)
 TRAINING_CONFIG_KEY = "training_config"
 MODEL_NAME_KEY = "model_name"
 WARM_START_FROM_SERVED_KEY = "warm_start_from_served"
+# Dropout (hidden and attention) of a fresh encoder: the released shapes have none, which suits
+# pretraining on big corpora; fine-tuning from scratch on a small set overfits without it.
+ENCODER_DROPOUT_KEY = "encoder_dropout"
 DEFAULT_MODEL_NAME = "albert"
 # The albert_config.json written into model_run_dir when the encoder's vocab_size follows the vocabulary.
 RUN_ALBERT_CONFIG_FILE = "albert_config.json"
@@ -109,16 +112,25 @@ def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, An
     return TrainingConfig.from_dict(values, source=f"custom_config[{TRAINING_CONFIG_KEY!r}]")
 
 
-def _match_vocabulary(config: TrainingConfig, sentencepiece_model_path: Optional[str]) -> TrainingConfig:
-    """A fresh encoder gets the vocabulary's size; a given encoder must have room for every piece."""
+def _match_vocabulary(config: TrainingConfig, sentencepiece_model_path: Optional[str],
+                      encoder_dropout: Optional[float] = None) -> TrainingConfig:
+    """A fresh encoder gets the vocabulary's size (and `encoder_dropout`); a given encoder must have room
+    for every piece."""
+    fresh = not config.warm_start_path and not config.albert_config_path
+    if fresh and (sentencepiece_model_path or encoder_dropout is not None):
+        albert_config = get_preset(config.preset)
+        if sentencepiece_model_path:
+            albert_config = dataclasses.replace(albert_config, vocab_size=_piece_count(sentencepiece_model_path))
+        if encoder_dropout is not None:
+            albert_config = dataclasses.replace(albert_config, hidden_dropout_prob=float(encoder_dropout),
+                                                attention_probs_dropout_prob=float(encoder_dropout))
+        path = os.path.join(config.model_dir, RUN_ALBERT_CONFIG_FILE)
+        tf.io.gfile.makedirs(config.model_dir)
+        albert_config.to_json_file(path)
+        return config.replace(albert_config_path=path)
     if not sentencepiece_model_path:
         return config
     pieces = _piece_count(sentencepiece_model_path)
-    if not config.warm_start_path and not config.albert_config_path:
-        path = os.path.join(config.model_dir, RUN_ALBERT_CONFIG_FILE)
-        tf.io.gfile.makedirs(config.model_dir)
-        dataclasses.replace(get_preset(config.preset), vocab_size=pieces).to_json_file(path)
-        return config.replace(albert_config_path=path)
     from trainer.tasks import resolve_albert_config
 
     vocab_size = resolve_albert_config(config).vocab_size
@@ -222,7 +234,7 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
         if warm_start_dir:
             config = config.replace(warm_start_path=warm_start_dir)
             warm_started_from = served_warm_start.newest_version_dir(served)
-    config = _match_vocabulary(config, vocabulary_path)
+    config = _match_vocabulary(config, vocabulary_path, custom_config.get(ENCODER_DROPOUT_KEY))
     strategy = _strategy(config)
     result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
 

@@ -134,3 +134,29 @@ def test_pretrain_output_warm_starts_a_classify_run_through_base_model(tmp_path)
     metadata = contract.read_metadata(classify_args.serving_model_dir)
     assert metadata.extra["training_config"]["warm_start_path"] == pretrained
     assert metadata.preset is None  # the encoder's shape came from the warm start
+
+
+def test_a_fresh_encoder_gets_the_vocabulary_size_and_the_encoder_dropout(tmp_path):
+    from trainer.config import AlbertConfig
+    from trainer.training_config import TrainingConfig
+
+    task = support.tiny_task()
+    config = TrainingConfig(model_dir=str(tmp_path / "run"), preset="tiny")
+    matched = run_fn_lib._match_vocabulary(config, task.spm_model, encoder_dropout=0.25)
+    albert_config = AlbertConfig.from_json_file(matched.albert_config_path)
+    assert albert_config.vocab_size == task.vocab_size
+    assert albert_config.hidden_dropout_prob == albert_config.attention_probs_dropout_prob == 0.25
+    untouched = run_fn_lib._match_vocabulary(config, task.spm_model)
+    assert AlbertConfig.from_json_file(untouched.albert_config_path).hidden_dropout_prob == 0.0  # the preset's
+
+
+def test_the_vocabulary_is_found_in_the_transform_output_when_not_named(tmp_path):
+    from trainer.data_contract import TRANSFORM_VOCABULARY_FILE
+
+    transform_dir = tmp_path / "transform_graph"
+    (transform_dir / os.path.dirname(TRANSFORM_VOCABULARY_FILE)).mkdir(parents=True)
+    (transform_dir / TRANSFORM_VOCABULARY_FILE).write_bytes(b"spm")
+    assert run_fn_lib._vocabulary_path({}, str(transform_dir)) == str(transform_dir / TRANSFORM_VOCABULARY_FILE)
+    assert run_fn_lib._vocabulary_path({SENTENCEPIECE_MODEL_PATH_KEY: "/named/spm.model"}, str(transform_dir)) == \
+        "/named/spm.model"
+    assert run_fn_lib._vocabulary_path({}, str(tmp_path / "elsewhere")) is None
