@@ -32,6 +32,7 @@ from typing import List, Optional, Tuple
 import tensorflow as tf
 
 from serving import contract
+from trainer.atomic_io import current_umask, fsync_directory, fsync_tree
 from serving import op_check
 
 logger = logging.getLogger(__name__)
@@ -209,17 +210,17 @@ def _copy_atomically(export_dir: str, destination: str) -> None:
     # A hidden, non-numeric name: TF Serving does not take it for a version while it fills.
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.pushing-", dir=parent)
     try:
-        os.chmod(staging, 0o777 & ~_umask())  # not mkdtemp's 0700: the server may run as another user
+        os.chmod(staging, 0o777 & ~current_umask())  # not mkdtemp's 0700: the server may run as another user
         for source, relative in _export_files(export_dir):
             _copy_file(source, os.path.join(staging, relative))
-        _fsync_tree(staging)
+        fsync_tree(staging)
         try:
             os.rename(staging, destination)  # fails if a non-empty directory of that name appeared meanwhile
         except OSError as error:
             if os.path.exists(destination):
                 raise VersionExistsError(f"{destination} appeared during the push (a concurrent push?)") from error
             raise
-        _fsync_directory(parent)
+        fsync_directory(parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -274,25 +275,3 @@ def _remove_old_versions(parent: str, keep_versions: Optional[int], newest: int)
     if removed:
         logger.info("removed versions %s of %s (keeping %d)", list(removed), parent, keep_versions)
     return removed
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_tree(root: str) -> None:
-    for directory, _, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(directory, name), "rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_directory(directory)

@@ -31,14 +31,14 @@ def publish_directory(destination: str, write: Callable[[str], None]) -> str:
     staging = tempfile.mkdtemp(prefix=f".{base}.staging-", dir=parent)
     retired = None
     try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: a server running as another user could not read it
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700: a server running as another user could not read it
         write(staging)
-        _fsync_tree(staging)
+        fsync_tree(staging)
         if os.path.exists(destination):
             retired = tempfile.mkdtemp(prefix=f".{base}.retired-", dir=parent)
             os.rename(destination, os.path.join(retired, base))
         os.rename(staging, destination)
-        _fsync_directory(parent)
+        fsync_directory(parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if retired and not os.path.exists(destination):  # put the previous directory back
@@ -50,13 +50,13 @@ def publish_directory(destination: str, write: Callable[[str], None]) -> str:
     return destination
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def _fsync_directory(directory: str) -> None:
+def fsync_directory(directory: str) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -64,9 +64,9 @@ def _fsync_directory(directory: str) -> None:
         os.close(descriptor)
 
 
-def _fsync_tree(root: str) -> None:
+def fsync_tree(root: str) -> None:
     for directory, _, files in os.walk(root):
         for name in files:
             with open(os.path.join(directory, name), "rb") as handle:
                 os.fsync(handle.fileno())
-        _fsync_directory(directory)
+        fsync_directory(directory)

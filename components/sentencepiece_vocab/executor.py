@@ -74,6 +74,17 @@ _OVERSAMPLE_EXTRA = 1000
 _HASH_SPACE = 2**63  # hashes fit Beam's signed 64-bit integer coder
 
 
+def _write_outputs(output_uri: str, model_proto: bytes, summary: Dict[str, Any]) -> None:
+    """spm.model, spm.vocab and summary.json of the SentencePieceModel artifact."""
+    tf.io.gfile.makedirs(output_uri)
+    with tf.io.gfile.GFile(artifact_lib.model_path(output_uri), "wb") as f:
+        f.write(model_proto)
+    with tf.io.gfile.GFile(artifact_lib.vocab_path(output_uri), "w") as f:
+        f.write(vocab_text(model_proto))
+    with tf.io.gfile.GFile(artifact_lib.summary_path(output_uri), "w") as f:
+        f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
 def _natural_key(path: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
@@ -364,13 +375,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "unknown_rate": None,
         }
         logging.info("SentencePieceVocab: reusing %s (%d pieces) instead of training", source, summary["pieces"])
-        tf.io.gfile.makedirs(output_uri)
-        with tf.io.gfile.GFile(artifact_lib.model_path(output_uri), "wb") as f:
-            f.write(model_proto)
-        with tf.io.gfile.GFile(artifact_lib.vocab_path(output_uri), "w") as f:
-            f.write(vocab_text(model_proto))
-        with tf.io.gfile.GFile(artifact_lib.summary_path(output_uri), "w") as f:
-            f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        _write_outputs(output_uri, model_proto, summary)
         return summary
 
     def _check_features(self, params: Dict[str, Any], work_dir: str) -> None:
@@ -435,13 +440,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "model_sha256": hashlib.sha256(model_proto).hexdigest(),
             **unknown_rate(model_proto, heldout),
         }
-        tf.io.gfile.makedirs(output_uri)
-        with tf.io.gfile.GFile(artifact_lib.model_path(output_uri), "wb") as f:
-            f.write(model_proto)
-        with tf.io.gfile.GFile(artifact_lib.vocab_path(output_uri), "w") as f:
-            f.write(vocab_text(model_proto))
-        with tf.io.gfile.GFile(artifact_lib.summary_path(output_uri), "w") as f:
-            f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        _write_outputs(output_uri, model_proto, summary)
         return summary
 
     def _train_sentencepiece(self, params: Dict[str, Any], lines: List[str]) -> bytes:
