@@ -17,7 +17,7 @@ from serving import warmup
 from serving.client import ClientConfig, ServingClient
 from serving.push import push_export
 from tests.serving import support
-from tests.serving.test_server import MODEL, in_process, start_server, string_tensor, tiny_exports, wait_for
+from tests.serving.exports import MODEL, in_process, start_server, string_tensor, tiny_exports, wait_for
 
 TEXTS = [
     "a charming and often affecting journey",

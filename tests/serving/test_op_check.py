@@ -15,7 +15,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from serving import contract
 from serving import op_check
 from serving.deploy import TF_SERVING_IMAGE
-from tests.serving.test_warmup import tiny_export
+from tests.serving.exports import tiny_export
 
 MADE_UP_OP = "AlbertTfxMadeUpOp"
 

@@ -15,7 +15,7 @@ from serving import op_check
 from serving import push as push_lib
 from serving import warmup
 from tests.serving.test_op_check import MADE_UP_OP, replace_op_type
-from tests.serving.test_warmup import tiny_export
+from tests.serving.exports import tiny_export
 
 MODEL = contract.DEFAULT_MODEL_NAME
 

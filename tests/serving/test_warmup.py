@@ -1,46 +1,18 @@
 """Warmup requests: every export carries them, they parse, name the contract's signatures and inputs, and run.
 
-`tiny_export()` (an untrained tiny classifier exported over the shared tiny task, built once per process) is
-also what the op check, push and ServingPusher tests use.
+`tiny_export()` (tests/serving/exports.py) is an untrained tiny classifier exported over the shared tiny task.
 """
 
-import atexit
-import functools
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from serving import contract
-from serving import export as export_lib
 from serving import warmup
 from tests.serving import support
-
-
-def build_untrained_export(root: str, model_name: str = "tiny-sentiment") -> str:
-    """An export of an untrained `tiny` classifier over the shared tiny task (no training: ~10 s)."""
-    from trainer.config import AlbertConfig
-    from trainer.tasks import build_model
-    from trainer.training_config import TrainingConfig
-
-    task = support.tiny_task()
-    albert_config = AlbertConfig.from_json_file(support.albert_config_file(os.path.join(root, "config"),
-                                                                           task.vocab_size))
-    model = build_model(TrainingConfig(num_classes=len(support.LABELS), max_seq_length=support.MAX_SEQ_LENGTH),
-                        albert_config)
-    return export_lib.export_classifier(model, task.transform_dir, os.path.join(root, "export"),
-                                        text_features=[support.TEXT_FEATURE], model_name=model_name)
-
-
-@functools.lru_cache(maxsize=None)
-def tiny_export() -> str:
-    """One untrained export per test process (read-only for the tests: copy it before changing it)."""
-    root = tempfile.mkdtemp(prefix="albert-tfx-tiny-export-")
-    atexit.register(shutil.rmtree, root, True)
-    return build_untrained_export(root)
+from tests.serving.exports import build_untrained_export, tiny_export
 
 
 @pytest.fixture(scope="module")

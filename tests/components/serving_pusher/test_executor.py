@@ -15,7 +15,7 @@ from components.serving_pusher import CHECK_OPS_KEY, KEEP_VERSIONS_KEY, MODEL_NA
 from components.serving_pusher import executor as executor_lib
 from serving import contract
 from serving import push as push_lib
-from tests.serving.test_warmup import tiny_export
+from tests.serving.exports import tiny_export
 
 
 @pytest.fixture
