@@ -126,10 +126,7 @@ class PredictResult:
     def rows(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         """One JSON-ready dict per text: label, label_id and probabilities (in label-id order)."""
         rows = []
-        for i, text in enumerate(texts):
-            row: Dict[str, Any] = {"text": text}
-            if text_pairs is not None:
-                row["text_pair"] = text_pairs[i]
+        for i, row in enumerate(_input_rows(texts, text_pairs)):
             if contract.LABEL_OUTPUT in self.outputs:
                 row["label"] = _text(self.outputs[contract.LABEL_OUTPUT][i])
             if contract.LABEL_ID_OUTPUT in self.outputs:
@@ -138,6 +135,12 @@ class PredictResult:
                 row["probabilities"] = [round(float(p), 6) for p in self.outputs[contract.PROBABILITIES_OUTPUT][i]]
             rows.append(row)
         return rows
+
+
+def _input_rows(texts: Sequence[str], text_pairs: Optional[Sequence[str]]) -> List[Dict[str, Any]]:
+    """The start of each JSON row: the text (and its pair) it answers."""
+    return [{"text": text} if text_pairs is None else {"text": text, "text_pair": text_pairs[i]}
+            for i, text in enumerate(texts)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,10 +158,7 @@ class ClassifyResult:
 
     def rows(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         rows = []
-        for i, text in enumerate(texts):
-            row: Dict[str, Any] = {"text": text}
-            if text_pairs is not None:
-                row["text_pair"] = text_pairs[i]
+        for i, row in enumerate(_input_rows(texts, text_pairs)):
             best = max(range(len(self.classes[i])), key=lambda j: self.classes[i][j][1])
             row["label"], row["label_id"] = self.classes[i][best][0], best
             row["scores"] = {label: round(score, 6) for label, score in self.classes[i]}
