@@ -22,7 +22,8 @@ class AlbertClassifier(DistributedFitCompat, keras.Model):
             name="classification_head",
         )
         inputs = encoder_inputs()
-        logits = self.classification_head(encoder(inputs)["pooled_output"])
+        # The head reads [CLS] only, so the encoder's last layer runs at [CLS] only (`AlbertEncoder.encode`).
+        logits = self.classification_head(encoder.encode(inputs, pooled_only=True)["pooled_output"])
         super().__init__(inputs=inputs, outputs={"logits": logits}, **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout

@@ -8,6 +8,7 @@ from keras_hub.layers import PositionEmbedding, ReversibleEmbedding
 
 from trainer.config import AlbertConfig
 from trainer.layers.attention import AlbertSelfAttention
+from trainer.layers.dense import Dense
 from trainer.layers.feed_forward import AlbertFeedForward
 
 ENCODER_INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
@@ -91,7 +92,7 @@ class AlbertEncoder(keras.Model):
             epsilon=layer_norm_eps, dtype=dtype, name="embeddings_layer_norm"
         )
         self.embeddings_dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=dtype, name="embeddings_dropout")
-        self.embedding_projection = keras.layers.Dense(
+        self.embedding_projection = Dense(
             hidden_size, kernel_initializer=initializer, dtype=dtype, name="embedding_projection"
         )
         # One layer object per parameter block; shared blocks are simply called more than once.
@@ -128,9 +129,29 @@ class AlbertEncoder(keras.Model):
         )
 
         # === Functional model ===
+        self.albert_config = config
         inputs = encoder_inputs()
-        token_ids, segment_ids, padding_mask = (inputs[name] for name in ENCODER_INPUT_NAMES)
+        outputs = self.encode(inputs)
+        super().__init__(
+            inputs=inputs,
+            outputs=outputs,
+            dtype=dtype,
+            **kwargs,
+        )
 
+    def encode(self, inputs, output_positions=None, pooled_only=False):
+        """The encoder's computation on `inputs` (the three `ENCODER_INPUT_NAMES`), symbolic or not.
+
+        With `output_positions` (int32 `[batch, P]`), `sequence_output` is `[batch, P, hidden]`, the hidden
+        states at those positions only, and the last transformer layer is evaluated only there and at [CLS]
+        (for `pooled_output`): MLM pretraining reads P=20 of 128 positions, so the last layer's queries,
+        residual and feed-forward shrink by ~6x (a `tiny` training step measured ~10% faster). Task models
+        call this with their own positions while building their graph; the layers are this encoder's, so
+        the weights are shared. `pooled_only=True` evaluates the last layer at [CLS] alone (classification);
+        `sequence_output` is then `[batch, 0, hidden]`.
+        """
+        config = self.albert_config
+        token_ids, segment_ids, padding_mask = (inputs[name] for name in ENCODER_INPUT_NAMES)
         word_embeddings = self.token_embedding(token_ids)
         embeddings = ops.add(
             ops.add(word_embeddings, self.position_embedding(word_embeddings)), self.segment_embedding(segment_ids)
@@ -138,20 +159,24 @@ class AlbertEncoder(keras.Model):
         embeddings = self.embeddings_dropout(self.embeddings_layer_norm(embeddings))
         hidden_states = self.embedding_projection(embeddings)
 
-        for layer_index in range(num_hidden_layers):
-            for inner in range(inner_group_num):
-                attention = self.attention_blocks[config.attention_block_key(layer_index, inner)]
-                ffn = self.ffn_blocks[config.ffn_block_key(layer_index, inner)]
+        blocks = [(layer_index, inner) for layer_index in range(config.num_hidden_layers)
+                  for inner in range(config.inner_group_num)]
+        query_positions = None
+        if pooled_only or output_positions is not None:
+            query_positions = ops.zeros_like(token_ids[:, :1])  # [CLS], for the pooler
+            if output_positions is not None:
+                query_positions = ops.concatenate([query_positions, ops.cast(output_positions, "int32")], axis=1)
+        for block_number, (layer_index, inner) in enumerate(blocks):
+            attention = self.attention_blocks[config.attention_block_key(layer_index, inner)]
+            ffn = self.ffn_blocks[config.ffn_block_key(layer_index, inner)]
+            if query_positions is not None and block_number == len(blocks) - 1:
+                hidden_states = ffn(attention(hidden_states, padding_mask, query_positions))
+            else:
                 hidden_states = ffn(attention(hidden_states, padding_mask))
 
         pooled_output = self.pooler(hidden_states[:, 0, :])
-        super().__init__(
-            inputs=inputs,
-            outputs={"sequence_output": hidden_states, "pooled_output": pooled_output},
-            dtype=dtype,
-            **kwargs,
-        )
-        self.albert_config = config
+        sequence_output = hidden_states if query_positions is None else hidden_states[:, 1:, :]
+        return {"sequence_output": sequence_output, "pooled_output": pooled_output}
 
     @classmethod
     def from_albert_config(cls, config: AlbertConfig, **kwargs) -> "AlbertEncoder":

@@ -4,7 +4,7 @@ import keras
 
 from trainer.keras_compat import DistributedFitCompat
 
-from trainer.encoder import ENCODER_INPUT_NAMES, AlbertEncoder, encoder_inputs
+from trainer.encoder import AlbertEncoder, encoder_inputs
 from trainer.heads import AlbertMaskedLMHead, SentenceOrderHead
 
 
@@ -31,8 +31,10 @@ class AlbertPretrainer(DistributedFitCompat, keras.Model):
 
         inputs = encoder_inputs()
         inputs["masked_lm_positions"] = keras.Input(shape=(None,), dtype="int32", name="masked_lm_positions")
-        encoded = encoder({name: inputs[name] for name in ENCODER_INPUT_NAMES})
-        mlm_logits = self.masked_lm_head(encoded["sequence_output"], mask_positions=inputs["masked_lm_positions"])
+        # The heads read the masked positions and [CLS] only, so the encoder's last layer runs only there
+        # (`AlbertEncoder.encode`) and hands the MLM head its predictions' hidden states already gathered.
+        encoded = encoder.encode(inputs, output_positions=inputs["masked_lm_positions"])
+        mlm_logits = self.masked_lm_head(encoded["sequence_output"])
         sop_logits = self.sentence_order_head(encoded["pooled_output"])
         super().__init__(inputs=inputs, outputs={"mlm_logits": mlm_logits, "sop_logits": sop_logits}, **kwargs)
         self.sop_dropout = sop_dropout

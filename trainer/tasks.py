@@ -11,6 +11,8 @@ from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.classifier import AlbertClassifier
 from trainer.config import AlbertConfig, ConfigError
 from trainer.encoder import AlbertEncoder
+from trainer.losses import SparseSoftmaxCrossEntropy
+from trainer.metrics import SparseAccuracy
 from trainer.presets import get_preset
 from trainer.pretrainer import AlbertPretrainer
 from trainer.training_config import TrainingConfig
@@ -54,21 +56,21 @@ def warm_start(model: keras.Model, path: str) -> None:
 
 
 def compile_model(model: keras.Model, config: TrainingConfig, optimizer: keras.optimizers.Optimizer) -> None:
-    sparse = keras.losses.SparseCategoricalCrossentropy
+    # Our loss and accuracy, not Keras' SparseCategorical* ones: same values, less CPU time over the MLM
+    # decoder's vocabulary-wide logits (see trainer/losses.py and trainer/metrics.py).
     if config.task == "pretrain":
         model.compile(
             optimizer=optimizer,
             # ALBERT's MLM loss averages over the real predictions only (masked_lm_weights), not the padding.
-            loss={"mlm_logits": sparse(from_logits=True, reduction="mean_with_sample_weight"),
-                  "sop_logits": sparse(from_logits=True)},
-            weighted_metrics={"mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                              "sop_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+            loss={"mlm_logits": SparseSoftmaxCrossEntropy(reduction="mean_with_sample_weight"),
+                  "sop_logits": SparseSoftmaxCrossEntropy()},
+            weighted_metrics={"mlm_logits": [SparseAccuracy()], "sop_logits": [SparseAccuracy()]},
             jit_compile=config.xla,
         )
     else:
         model.compile(
             optimizer=optimizer,
-            loss={"logits": sparse(from_logits=True)},
-            metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+            loss={"logits": SparseSoftmaxCrossEntropy()},
+            metrics={"logits": [SparseAccuracy()]},
             jit_compile=config.xla,
         )

@@ -144,3 +144,46 @@ def test_compiles_with_xla_and_trains():
     assert model.evaluate(batch, labels, verbose=0) < first
     eager = model(batch)
     np.testing.assert_allclose(model.predict(batch, verbose=0), eager, atol=1e-4)
+
+
+@pytest.mark.parametrize("sharing", ["all", "none"])
+def test_encode_at_positions_equals_the_full_encoder_gathered(sharing):
+    # The last layer evaluated only at [CLS] + the requested positions must give the full model's values there.
+    config = SMALL.replace(sharing=sharing)
+    encoder = AlbertEncoder.from_albert_config(config)
+    randomize(encoder, seed=3)
+    batch = encoder_batch(config.vocab_size, batch=3, length=9)
+    positions = np.array([[1, 4, 8], [0, 2, 2], [5, 3, 7]], "int32")
+    full = encoder(batch)
+    selected = encoder.encode(batch, output_positions=positions)
+    expected = np.take_along_axis(np.asarray(full["sequence_output"]), positions[..., None], axis=1)
+    assert tuple(selected["sequence_output"].shape) == (3, 3, 16)
+    np.testing.assert_allclose(selected["sequence_output"], expected, atol=1e-5)
+    np.testing.assert_allclose(selected["pooled_output"], full["pooled_output"], atol=1e-5)
+
+    pooled_only = encoder.encode(batch, pooled_only=True)
+    assert tuple(pooled_only["sequence_output"].shape) == (3, 0, 16)
+    np.testing.assert_allclose(pooled_only["pooled_output"], full["pooled_output"], atol=1e-5)
+
+
+def test_encode_at_positions_has_the_full_encoders_gradients():
+    import tensorflow as tf
+
+    encoder = AlbertEncoder.from_albert_config(SMALL)
+    randomize(encoder, seed=4)
+    batch = encoder_batch(SMALL.vocab_size, batch=2, length=8)
+    positions = np.array([[2, 5], [1, 7]], "int32")
+
+    def gradients(selected):
+        with tf.GradientTape() as tape:
+            if selected:
+                outputs = encoder.encode(batch, output_positions=positions)
+                picked = outputs["sequence_output"]
+            else:
+                outputs = encoder(batch)
+                picked = tf.gather(outputs["sequence_output"], positions, batch_dims=1)
+            loss = tf.reduce_sum(picked**2) + tf.reduce_sum(outputs["pooled_output"] ** 3)
+        return tape.gradient(loss, encoder.trainable_variables)
+
+    for ours, full in zip(gradients(True), gradients(False)):
+        np.testing.assert_allclose(tf.convert_to_tensor(ours), tf.convert_to_tensor(full), atol=1e-4, rtol=1e-4)

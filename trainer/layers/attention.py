@@ -1,6 +1,7 @@
 """`AlbertSelfAttention`: ALBERT's attention sublayer (self-attention, output projection, residual, LayerNorm)."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 # Added to attention scores at padding positions, in float32.
@@ -62,19 +63,35 @@ class AlbertSelfAttention(keras.layers.Layer):
             epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm"
         )
 
-    def build(self, hidden_states_shape, padding_mask_shape=None):
+    def build(self, hidden_states_shape, padding_mask_shape=None, query_positions_shape=None):
         self.query_key_value.build(hidden_states_shape)
         self.output_dense.build((*hidden_states_shape[:2], self.num_heads, self.head_size))
         self.layer_norm.build(hidden_states_shape)
         self.built = True
 
-    def call(self, hidden_states, padding_mask, training=None):
+    def call(self, hidden_states, padding_mask, query_positions=None, training=None):
         """`padding_mask`: int `[batch, seq]`, 1 for real tokens. An integer so Keras does not autocast it: the
-        padding bias must stay float32 (in float16 it would be -inf, and a fully padded row NaN)."""
+        padding bias must stay float32 (in float16 it would be -inf, and a fully padded row NaN).
+
+        `query_positions` (int `[batch, num_queries]`, optional): compute the output only at these positions,
+        attending over the whole sequence; the result is `[batch, num_queries, hidden]`. The last layer of a
+        model that reads a few positions (the MLM predictions, the [CLS] token) needs nothing else.
+        """
         attention_bias = ((1.0 - ops.cast(padding_mask, "float32")) * _PADDING_BIAS)[:, None, None, :]
-        # unstack, not three strided slices: each slice's gradient is a full-size StridedSliceGrad, which
-        # made the training step ~10% slower than keras-hub's; unstack's gradient is a single stack.
-        query, key, value = ops.unstack(self.query_key_value(hidden_states), 3, axis=2)
+        if query_positions is None:
+            # unstack, not three strided slices: each slice's gradient is a full-size StridedSliceGrad, which
+            # made the training step ~10% slower than keras-hub's; unstack's gradient is a single stack.
+            query, key, value = ops.unstack(self.query_key_value(hidden_states), 3, axis=2)
+        else:
+            # Keys and values at every position, queries (and the residual) only at the selected ones. The
+            # fused kernel is `[hidden, 3, heads, head_size]`: index 0 is the query part, 1: keys and values.
+            kernel = ops.cast(self.query_key_value.kernel, self.compute_dtype)
+            bias = ops.cast(self.query_key_value.bias, self.compute_dtype)
+            key, value = ops.unstack(ops.einsum("bsi,ithd->bsthd", hidden_states, kernel[:, 1:]) + bias[1:], 2, axis=2)
+            # tf.gather, not ops.take_along_axis: keras-hub's MaskedLMHead notes the latter mishandles dynamic
+            # shapes on the TensorFlow backend.
+            hidden_states = tf.gather(hidden_states, query_positions, batch_dims=1)
+            query = ops.einsum("bsi,ihd->bshd", hidden_states, kernel[:, 0]) + bias[0]
         # Scaling the queries (seq x head) is cheaper than scaling the scores (seq x seq).
         query = query * ops.cast(1.0 / (self.head_size**0.5), query.dtype)
         scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
@@ -85,7 +102,9 @@ class AlbertSelfAttention(keras.layers.Layer):
         attention_output = self.output_dropout(self.output_dense(context), training=training)
         return self.layer_norm(hidden_states + attention_output)
 
-    def compute_output_shape(self, hidden_states_shape, padding_mask_shape=None):
+    def compute_output_shape(self, hidden_states_shape, padding_mask_shape=None, query_positions_shape=None):
+        if query_positions_shape is not None:
+            return (hidden_states_shape[0], query_positions_shape[1], hidden_states_shape[2])
         return hidden_states_shape
 
     def get_config(self):

@@ -3,6 +3,7 @@
 import keras
 
 from trainer import activations
+from trainer.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
@@ -28,14 +29,14 @@ class AlbertFeedForward(keras.layers.Layer):
         self.initializer_range = initializer_range
 
         initializer = keras.initializers.TruncatedNormal(stddev=initializer_range)
-        self.intermediate_dense = keras.layers.Dense(
+        self.intermediate_dense = Dense(
             intermediate_size,
             activation=activations.get(hidden_act),
             kernel_initializer=initializer,
             dtype=self.dtype_policy,
             name="intermediate_dense",
         )
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = Dense(
             hidden_size, kernel_initializer=initializer, dtype=self.dtype_policy, name="output_dense"
         )
         self.output_dropout = keras.layers.Dropout(hidden_dropout, dtype=self.dtype_policy)
