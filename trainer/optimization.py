@@ -101,7 +101,7 @@ def create_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     common = dict(
         learning_rate=schedule,
         weight_decay=config.weight_decay,
-        global_clipnorm=config.clip_norm,
+        global_clipnorm=config.clip_norm or None,  # 0: no clipping
         gradient_accumulation_steps=None if config.gradient_accumulation_steps == 1 else config.gradient_accumulation_steps,
     )
     if config.resolved_optimizer() == "lamb":

@@ -76,7 +76,7 @@ class TrainingConfig:
         check(self.learning_rate > 0, "learning_rate", "must be positive")
         check(0 <= self.end_learning_rate <= self.learning_rate, "end_learning_rate", "must be in [0, learning_rate]")
         check(self.weight_decay >= 0, "weight_decay", "must be >= 0")
-        check(self.clip_norm > 0, "clip_norm", "must be positive")
+        check(self.clip_norm >= 0, "clip_norm", "must be >= 0 (0: no clipping)")
         check(0 <= self.classifier_dropout < 1, "classifier_dropout", "must be in [0, 1)")
         check(self.warmup_steps <= self.train_steps, "warmup_steps", f"must not exceed train_steps={self.train_steps}")
         check(

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tests.trainer.synthetic_data import write_classification_records, write_pretraining_records
 from trainer import input_pipeline
-from trainer.config import ConfigError
+from trainer.config import AlbertConfig, ConfigError
 from trainer.optimization import AdamW, Lamb, WarmupPolynomialDecay, create_optimizer
 from trainer.tasks import build_model
 from trainer.train import FINAL_DIR, METRICS_FILE, resolve_precision, train
@@ -219,3 +219,21 @@ def test_select_best_metric_restores_the_best_evaluated_weights_into_final(tmp_p
 
     with pytest.raises(ConfigError, match="needs eval files"):
         train(config.replace(model_dir=str(tmp_path / "no_eval")), train_file)
+
+
+def test_pretraining_learns_a_sentence_order_signal(tmp_path):
+    # The synthetic pairs give their order away in one token (the first of segment B), so SOP must go well
+    # above chance: a guard on the whole SOP path (records, pooled output, head, loss, optimizer), which an
+    # MLM-only regression would pass.
+    records = write_pretraining_records(tmp_path / "p.tfrecord", count=256, seq_length=32, predictions=5)
+    small = AlbertConfig(vocab_size=100, embedding_size=32, hidden_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, intermediate_size=128, max_position_embeddings=32)
+    small.to_json_file(str(tmp_path / "albert_config.json"))
+    config = TrainingConfig(task="pretrain", model_dir=str(tmp_path / "model"), albert_config_path=str(tmp_path / "albert_config.json"),
+                            max_seq_length=32, max_predictions_per_seq=5, global_batch_size=32, train_steps=240,
+                            checkpoint_every_steps=240, warmup_steps=20, learning_rate=2e-3, optimizer="adamw",
+                            clip_norm=0.0, log_every_steps=1000)
+    result = train(config, records)
+    dataset = input_pipeline.pretraining_dataset(records, 32, 32, 5, shuffle=False)
+    logs = result.model.evaluate(dataset, steps=8, verbose=0, return_dict=True)
+    assert logs["sop_logits_accuracy"] > 0.9
