@@ -29,13 +29,24 @@ def _cross_entropy_2d(logits, labels):
     return losses, gradient
 
 
+def as_rows(y_true, y_pred):
+    """Keras' `(labels, logits)` as int32 `[rows]` labels, `[rows, classes]` logits, and the labels' shape.
+
+    Labels with a trailing axis of 1 (a model whose targets are `[batch, 1]`) lose it. The loss and
+    `trainer.metrics.sparse_accuracy` both flatten here, so under XLA the two share the same row tensors.
+    """
+    y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+    if y_true.shape.rank == y_pred.shape.rank:
+        y_true = tf.squeeze(y_true, -1)
+    labels = tf.cast(y_true, tf.int32)
+    return tf.reshape(labels, [-1]), tf.reshape(y_pred, [-1, tf.shape(y_pred)[-1]]), tf.shape(labels)
+
+
 def sparse_softmax_cross_entropy(labels, logits):
     """Cross-entropy per example: `labels` int `[...]`, `logits` `[..., classes]` → float32 `[...]`."""
-    logits = tf.cast(logits, tf.float32)  # mixed precision: the log-sum-exp in float32
-    labels = tf.cast(labels, tf.int32)
-    leading_shape = tf.shape(labels)
-    losses = _cross_entropy_2d(tf.reshape(logits, [-1, tf.shape(logits)[-1]]), tf.reshape(labels, [-1]))
-    return tf.reshape(losses, leading_shape)
+    label_rows, logit_rows, labels_shape = as_rows(labels, logits)
+    # Mixed precision: the log-sum-exp in float32.
+    return tf.reshape(_cross_entropy_2d(tf.cast(logit_rows, tf.float32), label_rows), labels_shape)
 
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
@@ -46,8 +57,4 @@ class SparseSoftmaxCrossEntropy(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def call(self, y_true, y_pred):
-        # Keras passes labels with a trailing 1 when the model's targets are [batch, 1]; drop it.
-        y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
-        if y_true.shape.rank == y_pred.shape.rank:
-            y_true = tf.squeeze(y_true, -1)
         return sparse_softmax_cross_entropy(y_true, y_pred)

@@ -14,19 +14,16 @@ practice (there it counts as correct, where argmax would pick the lowest index).
 import keras
 import tensorflow as tf
 
+from trainer.losses import as_rows
+
 
 def sparse_accuracy(y_true, y_pred):
     """1.0 where the label's logit is the largest of its row, else 0.0; shaped like the labels."""
-    y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
-    if y_true.shape.rank == y_pred.shape.rank:
-        y_true = tf.squeeze(y_true, -1)
-    labels = tf.cast(y_true, tf.int32)
-    # Flattened to [rows, classes] like the loss's logits (trainer/losses.py), so that XLA can share the
-    # row maximum and the label gather between loss and metric.
-    rows = tf.reshape(y_pred, [-1, tf.shape(y_pred)[-1]])
-    label_rows = tf.reshape(labels, [-1])
-    correct = tf.gather(rows, label_rows, batch_dims=1) >= tf.reduce_max(rows, axis=-1)
-    return tf.reshape(tf.cast(correct, tf.float32), tf.shape(labels))
+    # Flattened by the loss's own helper, so that XLA can share the row maximum and the label gather
+    # between loss and metric.
+    label_rows, logit_rows, labels_shape = as_rows(y_true, y_pred)
+    correct = tf.gather(logit_rows, label_rows, batch_dims=1) >= tf.reduce_max(logit_rows, axis=-1)
+    return tf.reshape(tf.cast(correct, tf.float32), labels_shape)
 
 
 @keras.saving.register_keras_serializable(package="albert_tfx")
