@@ -94,8 +94,7 @@ def generate_loop(files: Sequence[str], model_path: str, out_dir: Path) -> Dict[
     import numpy as np
 
     from components.pretraining_data import beam_pipeline, executor, generation
-    from trainer import data_contract as dc
-
+    from text_contract import features
     params = executor.resolve_parameters({})
     config_kwargs = {name: params[name] for name in executor._GENERATION_FIELDS}
     num_shards = params["num_shards"]
@@ -127,7 +126,7 @@ def generate_loop(files: Sequence[str], model_path: str, out_dir: Path) -> Dict[
                     shards[shard].append((key, generation.serialize_instance(instance, config)))
                     stats["instances"] += 1
                     stats["tokens"] += instance.num_tokens
-                    stats["swapped"] += int(instance.sentence_order_label == dc.SENTENCE_ORDER_SWAPPED)
+                    stats["swapped"] += int(instance.sentence_order_label == features.SENTENCE_ORDER_SWAPPED)
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = beam_pipeline.WriteShard(str(out_dir), num_shards)
     for shard in range(num_shards):

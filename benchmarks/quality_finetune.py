@@ -155,52 +155,41 @@ def read_split(dataset: str, split: str) -> Tuple[List[str], List[int]]:
 
 def train_vocabulary(texts: Sequence[str], character_coverage: float, out_path: Path,
                      vocab_size: int = VOCAB_SIZE) -> Dict:
-    """The component's SentencePiece training on `texts`; writes spm.model to `out_path`."""
-    import sentencepiece as spm
+    """The component's SentencePiece training on `texts` (its lines, normalized); writes spm.model to `out_path`."""
+    from text_contract import normalization, pieces, sentencepiece_training
 
-    from components.sentencepiece_vocab import executor as executor_lib
-    from components.sentencepiece_vocab import spec as spec_lib
-    from components.sentencepiece_vocab.normalize import normalize
-
-    params = spec_lib.resolve_parameters({
-        spec_lib.TEXT_FEATURES_KEY: json.dumps(["text"]),
-        spec_lib.VOCAB_SIZE_KEY: vocab_size,
-        spec_lib.CHARACTER_COVERAGE_KEY: character_coverage,
-    })
-    max_chars = params[spec_lib.MAX_SENTENCE_CHARS_KEY]
+    max_chars = sentencepiece_training.DEFAULT_MAX_SENTENCE_CHARS
     lines = set()
     for text in texts:
         for line in text.splitlines():
-            line = normalize(line[:max_chars], params[spec_lib.LOWER_CASE_KEY])[:max_chars].rstrip(" ")
+            line = normalization.normalize(line[:max_chars])[:max_chars].rstrip(" ")
             if line:
                 lines.add(line)
     lines = sorted(lines)
     started = time.perf_counter()
-    model_proto = executor_lib.Executor()._train_sentencepiece(params, lines)  # pylint: disable=protected-access
-    executor_lib._check_special_pieces(model_proto)  # pylint: disable=protected-access
+    model_proto = sentencepiece_training.train_sentencepiece(lines, vocab_size, character_coverage=character_coverage)
     out_path.write_bytes(model_proto)
     return {
         "seconds": time.perf_counter() - started,
         "lines": len(lines),
-        "pieces": spm.SentencePieceProcessor(model_proto=model_proto).get_piece_size(),
-        "model_type": params[spec_lib.MODEL_TYPE_KEY],
+        "pieces": pieces.piece_count(model_proto),
+        "model_type": sentencepiece_training.DEFAULT_MODEL_TYPE,
     }
 
 
 def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int], out_path: Path,
                   max_seq_length: int) -> Dict:
-    """Tokenizes with trainer/preprocessing.py's graph; writes gzipped classification tf.Examples."""
+    """Tokenizes with text_contract.transform's graph; writes gzipped classification tf.Examples."""
     import numpy as np
     import tensorflow as tf
 
-    from trainer import data_contract as dc
-    from trainer import preprocessing
+    from text_contract import features, pieces, transform
 
-    tokenizer = preprocessing.load_tokenizer(str(model_path))
+    tokenizer = transform.load_tokenizer(str(model_path))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
     def encode(batch):
-        return preprocessing.encode_texts(tokenizer, [batch], max_seq_length)
+        return transform.encode_texts(tokenizer, [batch], max_seq_length)
 
     def int64(values):
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
@@ -209,14 +198,14 @@ def write_records(model_path: Path, texts: Sequence[str], labels: Sequence[int],
     with tf.io.TFRecordWriter(str(out_path), "GZIP") as writer:
         for start in range(0, len(texts), TOKENIZE_BATCH):
             encoded = {k: v.numpy() for k, v in encode(tf.constant(list(texts[start:start + TOKENIZE_BATCH]))).items()}
-            lengths = encoded[dc.PADDING_MASK].sum(axis=1)
+            lengths = encoded[features.PADDING_MASK].sum(axis=1)
             real_pieces += int(lengths.sum())
             truncated += int((lengths == max_seq_length).sum())
-            unknown += int((encoded[dc.TOKEN_IDS] == dc.UNK_ID).sum())
-            for i in range(encoded[dc.TOKEN_IDS].shape[0]):
-                features = {name: int64(encoded[name][i]) for name in (dc.TOKEN_IDS, dc.SEGMENT_IDS, dc.PADDING_MASK)}
-                features[dc.LABEL_IDS] = int64([labels[start + i]])
-                writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+            unknown += int((encoded[features.TOKEN_IDS] == pieces.UNK_ID).sum())
+            for i in range(encoded[features.TOKEN_IDS].shape[0]):
+                row = {name: int64(encoded[name][i]) for name in features.MODEL_INPUTS}
+                row[features.LABEL_IDS] = int64([labels[start + i]])
+                writer.write(tf.train.Example(features=tf.train.Features(feature=row)).SerializeToString())
     return {"examples": len(texts), "mean_length": real_pieces / max(len(texts), 1),
             "full_length_share": truncated / max(len(texts), 1),
             "unknown_rate": unknown / max(real_pieces, 1), "majority_share": float(np.mean(labels)) if labels else 0.0}

@@ -153,8 +153,7 @@ def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_fac
     import tensorflow as tf
 
     from components.pretraining_data import beam_pipeline, executor, generation
-    from trainer import data_contract as dc
-
+    from text_contract import features
     params = executor.resolve_parameters({"max_seq_length": MAX_SEQ_LENGTH, "max_predictions_per_seq": MAX_PREDICTIONS,
                                           "dupe_factor": dupe_factor, "seed": seed})
     processor = beam_pipeline.load_sentencepiece(str(model_path))
@@ -183,7 +182,7 @@ def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_fac
                     stats["instances"] += 1
                     stats["tokens"] += instance.num_tokens
                     stats["predictions"] += len(instance.masked_lm_positions)
-                    stats["swapped"] += int(instance.sentence_order_label == dc.SENTENCE_ORDER_SWAPPED)
+                    stats["swapped"] += int(instance.sentence_order_label == features.SENTENCE_ORDER_SWAPPED)
                     targets.update(instance.masked_lm_ids.tolist())
     return {"counts": dict(stats), "targets": targets}
 

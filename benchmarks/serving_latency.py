@@ -87,19 +87,13 @@ def read_sst2(split: str) -> Tuple[List[str], List[int]]:
 
 
 def train_vocabulary(texts: Sequence[str], directory: Path) -> str:
-    """An 8,000-piece unigram SentencePiece model with the data contract's special pieces (as the vocab component)."""
-    import sentencepiece
-
-    from trainer import data_contract as dc
+    """An 8,000-piece unigram SentencePiece model, trained as the vocabulary component trains one."""
+    from text_contract import sentencepiece_training
 
     directory.mkdir(parents=True, exist_ok=True)
-    prefix = str(directory / "spm")
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(sorted(set(texts))), model_prefix=prefix, vocab_size=VOCAB_SIZE, model_type="unigram",
-        pad_id=dc.PAD_ID, unk_id=dc.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=dc.PAD_PIECE, unk_piece=dc.UNK_PIECE,
-        control_symbols=list(dc.CONTROL_PIECES), character_coverage=1.0, normalization_rule_name="identity",
-        num_threads=2, minloglevel=2)
-    return prefix + ".model"
+    path = directory / "spm.model"
+    path.write_bytes(sentencepiece_training.train_sentencepiece(sorted(set(texts)), VOCAB_SIZE, character_coverage=1.0))
+    return str(path)
 
 
 def build_transform(spm_model: str, texts: Sequence[str], labels: Sequence[int], directory: Path) -> str:
@@ -108,17 +102,18 @@ def build_transform(spm_model: str, texts: Sequence[str], labels: Sequence[int],
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
-    from trainer import preprocessing as pp
+    from text_contract import transform, transform_options
 
     spec = {TEXT_FEATURE: tf.io.FixedLenFeature([], tf.string), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.int64)}
-    config = {pp.SENTENCEPIECE_MODEL_PATH_KEY: spm_model, pp.TEXT_FEATURES_KEY: [TEXT_FEATURE],
-              pp.LABEL_FEATURE_KEY: LABEL_FEATURE, pp.LABEL_VALUES_KEY: [0, 1], pp.MAX_SEQ_LENGTH_KEY: SEQ_LENGTH}
+    config = transform_options.TransformOptions(
+        text_features=(TEXT_FEATURE,), sentencepiece_model_path=spm_model, label_feature=LABEL_FEATURE,
+        label_values=("0", "1"), max_seq_length=SEQ_LENGTH).to_custom_config()
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
     rows = [{TEXT_FEATURE: t, LABEL_FEATURE: l} for t, l in zip(texts[:ANALYZE_ROWS], labels[:ANALYZE_ROWS])]
     transform_dir = str(directory / "transform")
     with tft_beam.Context(temp_dir=str(directory / "tft_tmp")):
         transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(
-            functools.partial(pp.preprocessing_fn, custom_config=config))
+            functools.partial(transform.preprocessing_fn, custom_config=config))
         _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
     metadata_io.write_metadata(metadata, os.path.join(transform_dir, "metadata"))
     return transform_dir

@@ -201,8 +201,7 @@ def tokenize_loop(tsv: Path, model_path: str, lower_case: bool = False) -> Tuple
     """The peer: one process, normalize + encode one sentence at a time."""
     import sentencepiece as spm
 
-    from components.sentencepiece_vocab.normalize import normalize
-
+    from text_contract.normalization import normalize
     processor = spm.SentencePieceProcessor(model_file=model_path)
     sentences = pieces = 0
     with open(tsv, encoding="utf-8") as handle:
@@ -236,8 +235,7 @@ class EncodeSentences(beam.DoFn):
 
         # Importing the module imports the package components.sentencepiece_vocab, whose __init__ imports
         # the TFX component (TFX and TensorFlow): a fresh worker process pays for that here.
-        from components.sentencepiece_vocab.normalize import normalize
-
+        from text_contract.normalization import normalize
         with open(self._model_path, "rb") as handle:
             self._processor = spm.SentencePieceProcessor(model_proto=handle.read())
         self._normalize = normalize
@@ -312,13 +310,12 @@ def tokenize_tf_text(tsv: Path, model_path: str, lower_case: bool = False) -> Tu
     """The Transform/serving path: trainer/preprocessing.py's normalize_text + load_tokenizer, in graph."""
     import tensorflow as tf
 
-    from trainer import preprocessing
-
-    tokenizer = preprocessing.load_tokenizer(model_path)
+    from text_contract import transform
+    tokenizer = transform.load_tokenizer(model_path)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def count(texts):
-        ids = tokenizer.tokenize(preprocessing.normalize_text(texts, lower_case))
+        ids = tokenizer.tokenize(transform.normalize_text(texts, lower_case))
         return tf.reduce_sum(ids.row_lengths())
 
     with open(tsv, encoding="utf-8") as handle:

@@ -15,8 +15,7 @@ import tensorflow_model_analysis as tfma
 
 from pipeline.configs import EvaluationConfig
 from serving import contract
-from trainer import data_contract
-
+from text_contract import features
 ACCURACY_METRIC = "SparseCategoricalAccuracy"
 ACCURACY_KEY = "sparse_categorical_accuracy"  # the metric's key in TFMA's output
 
@@ -39,7 +38,7 @@ def eval_config(evaluation: EvaluationConfig, num_classes: int = 2) -> tfma.Eval
         model_specs=[tfma.ModelSpec(
             signature_name=contract.EXAMPLES_SIGNATURE,
             prediction_key=contract.PROBABILITIES_OUTPUT,
-            label_key=data_contract.LABEL_IDS,
+            label_key=features.LABEL_IDS,
             preprocessing_function_names=[contract.TRANSFORM_SIGNATURE],
         )],
         metrics_specs=[

@@ -20,13 +20,12 @@ from components.pretraining_data import PretrainingDataGen
 from components.sentencepiece_vocab import SentencePieceVocab
 from components.serving_pusher import ServingPusher
 from components.strict_example_validator import StrictExampleValidator
-from components.text_example_gen import TextExampleGen
-from components.text_example_gen.options import TextOptions
+from components.text_example_gen import TextExampleGen, TextOptions
 from components.vocab_transform import VocabTransform
 from pipeline import evaluation, inputs
 from pipeline.configs import PipelineConfig
 from serving import contract
-from trainer import preprocessing
+from text_contract import transform_options
 from trainer import run_fn as run_fn_lib
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
@@ -37,20 +36,20 @@ SERVED_VOCABULARY_GLOB = os.path.join("*", contract.ASSETS_EXTRA_DIR, contract.V
 
 def transform_custom_config(config: PipelineConfig) -> dict:
     values = {
-        preprocessing.TEXT_FEATURES_KEY: list(config.data.text_columns),
-        preprocessing.LABEL_FEATURE_KEY: config.data.label_column,
-        preprocessing.MAX_SEQ_LENGTH_KEY: config.training.max_seq_length,
-        preprocessing.LOWER_CASE_KEY: config.vocabulary.lower_case,
+        transform_options.TEXT_FEATURES_KEY: list(config.data.text_columns),
+        transform_options.LABEL_FEATURE_KEY: config.data.label_column,
+        transform_options.MAX_SEQ_LENGTH_KEY: config.training.max_seq_length,
+        transform_options.LOWER_CASE_KEY: config.vocabulary.lower_case,
     }
     if config.data.label_values:
-        values[preprocessing.LABEL_VALUES_KEY] = list(config.data.label_values)
+        values[transform_options.LABEL_VALUES_KEY] = list(config.data.label_values)
     return values
 
 
 def trainer_custom_config(config: PipelineConfig) -> dict:
     values = {
         run_fn_lib.TRAINING_CONFIG_KEY: config.training.training_config(),
-        preprocessing.TEXT_FEATURES_KEY: list(config.data.text_columns),
+        transform_options.TEXT_FEATURES_KEY: list(config.data.text_columns),
         run_fn_lib.MODEL_NAME_KEY: config.serving.model_name,
         run_fn_lib.ENCODER_DROPOUT_KEY: config.training.encoder_dropout,
     }

@@ -39,7 +39,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from trainer import data_contract  # feature names only (no TensorFlow)
+from text_contract.features import LABEL_IDS, PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
 
 # Bumped when a signature, key, dtype or the metadata layout changes incompatibly.
 CONTRACT_VERSION = 1
@@ -80,8 +80,8 @@ SCORES_OUTPUT = "scores"
 CLASSES_OUTPUT = "classes"
 CLASSIFY_OUTPUTS = (SCORES_OUTPUT, CLASSES_OUTPUT)
 # Output keys of transformed_features: the Transform's outputs (trainer/data_contract.py names).
-TRANSFORM_OUTPUTS = (data_contract.TOKEN_IDS, data_contract.SEGMENT_IDS, data_contract.PADDING_MASK,
-                     data_contract.LABEL_IDS)
+TRANSFORM_OUTPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK,
+                     LABEL_IDS)
 
 # dtypes (numpy / tf names) and ranks of every input and output, for clients and servers to check.
 INPUT_DTYPE = "string"
@@ -94,7 +94,7 @@ OUTPUT_DTYPES = {
     **{name: "int64" for name in TRANSFORM_OUTPUTS},
 }
 OUTPUT_RANKS = {PROBABILITIES_OUTPUT: 2, LABEL_ID_OUTPUT: 1, LABEL_OUTPUT: 1, SCORES_OUTPUT: 2, CLASSES_OUTPUT: 2,
-                **{name: 1 if name == data_contract.LABEL_IDS else 2 for name in TRANSFORM_OUTPUTS}}
+                **{name: 1 if name == LABEL_IDS else 2 for name in TRANSFORM_OUTPUTS}}
 
 # Files inside an export directory.
 ASSETS_EXTRA_DIR = "assets.extra"

@@ -47,14 +47,13 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from serving import contract
 from serving import warmup
-from trainer import data_contract
-from trainer.atomic_io import publish_directory
-from trainer.preprocessing import LABEL_VOCABULARY
+from text_contract.features import LABEL_VOCABULARY, PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
+from text_contract.storage import publish_directory
 
 logger = logging.getLogger(__name__)
 
 # The transformed features the encoder reads (int64 from the Transform, int32 into the model).
-MODEL_INPUTS = (data_contract.TOKEN_IDS, data_contract.SEGMENT_IDS, data_contract.PADDING_MASK)
+MODEL_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)
 
 TransformOutputLike = Union[str, os.PathLike, tft.TFTransformOutput]
 
@@ -83,9 +82,9 @@ def label_names_from_transform(tf_transform_output: TransformOutputLike) -> list
 
 def max_seq_length_from_transform(tf_transform_output: TransformOutputLike) -> int:
     spec = transform_output(tf_transform_output).transformed_feature_spec()
-    token_ids = spec.get(data_contract.TOKEN_IDS)
+    token_ids = spec.get(TOKEN_IDS)
     if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) != 1:
-        raise ExportError(f"the transform output has no fixed-length {data_contract.TOKEN_IDS!r} feature: {token_ids}")
+        raise ExportError(f"the transform output has no fixed-length {TOKEN_IDS!r} feature: {token_ids}")
     return int(token_ids.shape[0])
 
 

@@ -32,7 +32,7 @@ from typing import List, Optional, Tuple
 import tensorflow as tf
 
 from serving import contract
-from trainer.atomic_io import current_umask, fsync_directory, fsync_tree
+from text_contract.storage import current_umask, fsync_directory, fsync_tree
 from serving import op_check
 
 logger = logging.getLogger(__name__)

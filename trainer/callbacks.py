@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from trainer.atomic_io import write_json
+from text_contract.storage import write_json
 
 
 class PreemptionCheckpoint(keras.callbacks.Callback):

@@ -25,11 +25,12 @@ from typing import Dict, Optional, Sequence
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS
+from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID
 
 # Random replacements are drawn from [FIRST_REGULAR_ID, vocab_size): never a special piece.
-FIRST_REGULAR_ID = max(dc.PAD_ID, dc.UNK_ID, dc.CLS_ID, dc.SEP_ID, dc.MASK_ID) + 1
-UNSELECTABLE_IDS = (dc.PAD_ID, dc.CLS_ID, dc.SEP_ID)
+FIRST_REGULAR_ID = max(PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID) + 1
+UNSELECTABLE_IDS = (PAD_ID, CLS_ID, SEP_ID)
 
 
 class _SeededMaskValuesChooser(tf_text.MaskValuesChooser):
@@ -75,19 +76,19 @@ class DynamicMasker:
 
     def __call__(self, features: Dict[str, tf.Tensor], seed: tf.Tensor) -> Dict[str, tf.Tensor]:
         features = dict(features)
-        input_ids = tf.convert_to_tensor(features[dc.INPUT_IDS])
+        input_ids = tf.convert_to_tensor(features[INPUT_IDS])
         single = input_ids.shape.rank == 1
         expand = (lambda t: tf.expand_dims(t, 0)) if single else (lambda t: t)
         squeeze = (lambda t: tf.squeeze(t, 0)) if single else (lambda t: t)
 
         ids = tf.cast(expand(input_ids), tf.int64)
-        if dc.INPUT_MASK in features:
-            lengths = tf.reduce_sum(tf.cast(expand(features[dc.INPUT_MASK]), tf.int64), axis=1)
+        if INPUT_MASK in features:
+            lengths = tf.reduce_sum(tf.cast(expand(features[INPUT_MASK]), tf.int64), axis=1)
         else:
-            lengths = tf.reduce_sum(tf.cast(tf.not_equal(ids, dc.PAD_ID), tf.int64), axis=1)
-        if dc.MASKED_LM_POSITIONS in features:  # static data: put the original ids back first
-            ids = _restore_originals(ids, expand(features[dc.MASKED_LM_POSITIONS]),
-                                     expand(features[dc.MASKED_LM_IDS]), expand(features[dc.MASKED_LM_WEIGHTS]))
+            lengths = tf.reduce_sum(tf.cast(tf.not_equal(ids, PAD_ID), tf.int64), axis=1)
+        if MASKED_LM_POSITIONS in features:  # static data: put the original ids back first
+            ids = _restore_originals(ids, expand(features[MASKED_LM_POSITIONS]),
+                                     expand(features[MASKED_LM_IDS]), expand(features[MASKED_LM_WEIGHTS]))
 
         seed = tf.cast(seed, tf.int64)
         selector_seed, chooser_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
@@ -101,26 +102,26 @@ class DynamicMasker:
         selector = tf_text.RandomItemSelector(
             max_selections_per_batch=self.max_predictions_per_seq, selection_rate=self.selection_rate,
             unselectable_ids=self.unselectable_ids, shuffle_fn=shuffle)
-        chooser = _SeededMaskValuesChooser(self.vocab_size, dc.MASK_ID, self.mask_token_rate,
+        chooser = _SeededMaskValuesChooser(self.vocab_size, MASK_ID, self.mask_token_rate,
                                            self.random_token_rate, chooser_seed)
         ragged = tf.RaggedTensor.from_tensor(ids, lengths=lengths)
         masked, positions, originals = tf_text.mask_language_model(ragged, selector, chooser)
 
         seq_length = input_ids.shape[-1] or tf.shape(ids)[1]
-        new_ids = masked.to_tensor(default_value=dc.PAD_ID, shape=tf.stack([tf.shape(ids)[0], seq_length]))
+        new_ids = masked.to_tensor(default_value=PAD_ID, shape=tf.stack([tf.shape(ids)[0], seq_length]))
         padded_positions, weights = tf_text.pad_model_inputs(positions, self.max_predictions_per_seq)
         padded_ids, _ = tf_text.pad_model_inputs(originals, self.max_predictions_per_seq)
 
         out_dtype = input_ids.dtype
-        features[dc.INPUT_IDS] = squeeze(tf.cast(new_ids, out_dtype))
-        features[dc.MASKED_LM_POSITIONS] = squeeze(tf.cast(padded_positions, out_dtype))
-        features[dc.MASKED_LM_IDS] = squeeze(tf.cast(padded_ids, out_dtype))
-        features[dc.MASKED_LM_WEIGHTS] = squeeze(tf.cast(weights, tf.float32))
-        features[dc.INPUT_IDS].set_shape(input_ids.shape)
+        features[INPUT_IDS] = squeeze(tf.cast(new_ids, out_dtype))
+        features[MASKED_LM_POSITIONS] = squeeze(tf.cast(padded_positions, out_dtype))
+        features[MASKED_LM_IDS] = squeeze(tf.cast(padded_ids, out_dtype))
+        features[MASKED_LM_WEIGHTS] = squeeze(tf.cast(weights, tf.float32))
+        features[INPUT_IDS].set_shape(input_ids.shape)
         prediction_shape = [self.max_predictions_per_seq]
         if not single:
             prediction_shape = [input_ids.shape[0]] + prediction_shape
-        for name in (dc.MASKED_LM_POSITIONS, dc.MASKED_LM_IDS, dc.MASKED_LM_WEIGHTS):
+        for name in (MASKED_LM_POSITIONS, MASKED_LM_IDS, MASKED_LM_WEIGHTS):
             features[name].set_shape(prediction_shape)
         return features
 

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 import tensorflow as tf
 
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
 from trainer.dynamic_masking import apply_dynamic_masking
 
 
@@ -42,28 +42,28 @@ def pretraining_feature_spec(max_seq_length: int, max_predictions_per_seq: int) 
     sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
     predictions = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
     return {
-        dc.INPUT_IDS: sequence,
-        dc.SEGMENT_IDS: sequence,
-        dc.INPUT_MASK: sequence,
-        dc.MASKED_LM_POSITIONS: predictions,
-        dc.MASKED_LM_IDS: predictions,
-        dc.MASKED_LM_WEIGHTS: tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32),
-        dc.SENTENCE_ORDER_LABEL: tf.io.FixedLenFeature([1], tf.int64),
+        INPUT_IDS: sequence,
+        SEGMENT_IDS: sequence,
+        INPUT_MASK: sequence,
+        MASKED_LM_POSITIONS: predictions,
+        MASKED_LM_IDS: predictions,
+        MASKED_LM_WEIGHTS: tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32),
+        SENTENCE_ORDER_LABEL: tf.io.FixedLenFeature([1], tf.int64),
     }
 
 
 def pretraining_to_model(features: Dict[str, tf.Tensor]):
     """Parsed pretraining features -> (inputs, targets, sample_weights) for `AlbertPretrainer`."""
     inputs = {
-        "token_ids": tf.cast(features[dc.INPUT_IDS], tf.int32),
-        "segment_ids": tf.cast(features[dc.SEGMENT_IDS], tf.int32),
-        "padding_mask": tf.cast(features[dc.INPUT_MASK], tf.int32),
-        "masked_lm_positions": tf.cast(features[dc.MASKED_LM_POSITIONS], tf.int32),
+        "token_ids": tf.cast(features[INPUT_IDS], tf.int32),
+        "segment_ids": tf.cast(features[SEGMENT_IDS], tf.int32),
+        "padding_mask": tf.cast(features[INPUT_MASK], tf.int32),
+        "masked_lm_positions": tf.cast(features[MASKED_LM_POSITIONS], tf.int32),
     }
-    sentence_order = tf.cast(tf.reshape(features[dc.SENTENCE_ORDER_LABEL], [-1]), tf.int32)
-    targets = {"mlm_logits": tf.cast(features[dc.MASKED_LM_IDS], tf.int32), "sop_logits": sentence_order}
+    sentence_order = tf.cast(tf.reshape(features[SENTENCE_ORDER_LABEL], [-1]), tf.int32)
+    targets = {"mlm_logits": tf.cast(features[MASKED_LM_IDS], tf.int32), "sop_logits": sentence_order}
     weights = {
-        "mlm_logits": tf.cast(features[dc.MASKED_LM_WEIGHTS], tf.float32),
+        "mlm_logits": tf.cast(features[MASKED_LM_WEIGHTS], tf.float32),
         "sop_logits": tf.ones_like(sentence_order, tf.float32),
     }
     return inputs, targets, weights
@@ -99,16 +99,16 @@ def pretraining_dataset(
 def classification_feature_spec(max_seq_length: int) -> Dict[str, tf.io.FixedLenFeature]:
     sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
     return {
-        dc.TOKEN_IDS: sequence,
-        dc.SEGMENT_IDS: sequence,
-        dc.PADDING_MASK: sequence,
-        dc.LABEL_IDS: tf.io.FixedLenFeature([], tf.int64),
+        TOKEN_IDS: sequence,
+        SEGMENT_IDS: sequence,
+        PADDING_MASK: sequence,
+        LABEL_IDS: tf.io.FixedLenFeature([], tf.int64),
     }
 
 
 def classification_to_model(features: Dict[str, tf.Tensor]):
-    inputs = {name: tf.cast(features[name], tf.int32) for name in (dc.TOKEN_IDS, dc.SEGMENT_IDS, dc.PADDING_MASK)}
-    return inputs, {"logits": tf.cast(features[dc.LABEL_IDS], tf.int32)}
+    inputs = {name: tf.cast(features[name], tf.int32) for name in (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)}
+    return inputs, {"logits": tf.cast(features[LABEL_IDS], tf.int32)}
 
 
 def classification_dataset(
@@ -129,7 +129,7 @@ def classification_dataset(
         dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed)
     dataset = dataset.map(lambda record: tf.io.parse_single_example(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
     # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
-    dataset = dataset.filter(lambda features: features[dc.LABEL_IDS] >= 0)
+    dataset = dataset.filter(lambda features: features[LABEL_IDS] >= 0)
     dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
     dataset = dataset.map(classification_to_model, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

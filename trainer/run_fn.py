@@ -44,11 +44,11 @@ from typing import Any, Dict, Mapping, Optional
 import tensorflow as tf
 
 from trainer import input_pipeline
-from trainer.atomic_io import publish_directory
+from text_contract.storage import publish_directory
 from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.config import ConfigError
-from trainer.data_contract import TRANSFORM_VOCABULARY_FILE
-from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from text_contract.features import TRANSFORM_VOCABULARY_FILE
+from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
 from trainer.presets import get_preset
 from trainer.strategy import create_strategy, is_chief
 from trainer.train import FINAL_DIR, train

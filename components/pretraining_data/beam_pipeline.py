@@ -30,7 +30,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from components.pretraining_data import generation
-from trainer import data_contract as dc
+from text_contract.features import SENTENCE_ORDER_SWAPPED
+from text_contract.pieces import CLS_ID, CLS_PIECE, MASK_ID, MASK_PIECE, PAD_ID, PAD_PIECE, SEP_ID, SEP_PIECE, UNK_ID, UNK_PIECE
 
 METRICS_NAMESPACE = "PretrainingDataGen"
 OUTPUT_FILE_PREFIX = "pretraining"
@@ -264,8 +265,8 @@ def load_sentencepiece(model_path: str):
 
 def check_special_pieces(processor) -> None:
     """The model must give the data contract's ids to its special pieces."""
-    expected = {dc.PAD_PIECE: dc.PAD_ID, dc.UNK_PIECE: dc.UNK_ID, dc.CLS_PIECE: dc.CLS_ID,
-                dc.SEP_PIECE: dc.SEP_ID, dc.MASK_PIECE: dc.MASK_ID}
+    expected = {PAD_PIECE: PAD_ID, UNK_PIECE: UNK_ID, CLS_PIECE: CLS_ID,
+                SEP_PIECE: SEP_ID, MASK_PIECE: MASK_ID}
     size = processor.get_piece_size()
     wrong = {piece: (processor.id_to_piece(i) if i < size else None)
              for piece, i in expected.items() if i >= size or processor.id_to_piece(i) != piece}
@@ -312,7 +313,7 @@ class MakeInstances(beam.DoFn):
                 stats["tokens"] += instance.num_tokens
                 stats["predictions"] += len(instance.masked_lm_positions)
                 stats["pieces_truncated"] += instance.truncated
-                stats["swapped"] += int(instance.sentence_order_label == dc.SENTENCE_ORDER_SWAPPED)
+                stats["swapped"] += int(instance.sentence_order_label == SENTENCE_ORDER_SWAPPED)
                 for kind, count in zip(("mask", "kept", "random"),
                                        np.bincount(instance.replacements, minlength=3).tolist()):
                     stats["replaced_" + kind] += count

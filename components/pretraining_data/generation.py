@@ -41,10 +41,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS, SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
+from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WORD_BOUNDARY
 
 # The first id random replacement may draw: ids below it are <pad>, <unk>, [CLS], [SEP], [MASK].
-FIRST_REGULAR_ID = max(dc.PAD_ID, dc.UNK_ID, dc.CLS_ID, dc.SEP_ID, dc.MASK_ID) + 1
+FIRST_REGULAR_ID = max(PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID) + 1
 
 # Replacement kinds recorded per masked position (diagnostics, not serialized).
 REPLACED_BY_MASK, KEPT_ORIGINAL, REPLACED_BY_RANDOM = 0, 1, 2
@@ -169,7 +170,7 @@ def is_word_start(piece: str) -> bool:
     before them. Pieces of scripts without spaces (CJK) would otherwise make a whole sentence one
     "word", so each such piece is a word of its own (ALBERT makes the same exception).
     """
-    if piece.startswith(dc.WORD_BOUNDARY):
+    if piece.startswith(WORD_BOUNDARY):
         return True
     return bool(piece) and _is_unsegmented_script(piece[0])
 
@@ -311,7 +312,7 @@ def mask_instance(ids: np.ndarray, word_starts: np.ndarray, segment_bounds: Sequ
     random_ids = rng.integers(FIRST_REGULAR_ID, config.vocab_size, k)
     kinds = np.where(choice < 0.8, REPLACED_BY_MASK, np.where(choice < 0.9, KEPT_ORIGINAL, REPLACED_BY_RANDOM))
     masked = ids.copy()
-    masked[positions] = np.where(kinds == REPLACED_BY_MASK, dc.MASK_ID,
+    masked[positions] = np.where(kinds == REPLACED_BY_MASK, MASK_ID,
                                  np.where(kinds == KEPT_ORIGINAL, originals, random_ids))
     return masked, positions, originals, kinds, ngram_lengths, draws
 
@@ -340,7 +341,7 @@ def create_instances(sentences: Sequence[Sentence], config: GenerationConfig,
         total = len(a[0]) + len(b[0])
         a, b = truncate_pair(a, b, max_num_tokens, rng)
         len_a, len_b = len(a[0]), len(b[0])
-        special = np.array([dc.CLS_ID]), np.array([dc.SEP_ID])
+        special = np.array([CLS_ID]), np.array([SEP_ID])
         ids = np.concatenate([special[0], a[0], special[1], b[0], special[1]]).astype(np.int64)
         starts = np.concatenate([[False], a[1], [False], b[1], [False]]).astype(bool)
         segment_ids = np.concatenate([np.zeros(len_a + 2, np.int64), np.ones(len_b + 1, np.int64)])
@@ -349,7 +350,7 @@ def create_instances(sentences: Sequence[Sentence], config: GenerationConfig,
         instances.append(Instance(
             input_ids=masked, segment_ids=segment_ids, masked_lm_positions=positions,
             masked_lm_ids=originals,
-            sentence_order_label=dc.SENTENCE_ORDER_SWAPPED if swapped else dc.SENTENCE_ORDER_KEPT,
+            sentence_order_label=SENTENCE_ORDER_SWAPPED if swapped else SENTENCE_ORDER_KEPT,
             replacements=kinds, ngram_lengths=ngrams, ngram_draws=draws,
             truncated=total - len_a - len_b))
     return instances
@@ -396,13 +397,13 @@ def to_features(instance: Instance, config: GenerationConfig) -> Dict[str, np.nd
         return out
 
     return {
-        dc.INPUT_IDS: pad(instance.input_ids, length, np.int64),
-        dc.SEGMENT_IDS: pad(instance.segment_ids, length, np.int64),
-        dc.INPUT_MASK: pad(np.ones(n), length, np.int64),
-        dc.MASKED_LM_POSITIONS: pad(instance.masked_lm_positions, predictions, np.int64),
-        dc.MASKED_LM_IDS: pad(instance.masked_lm_ids, predictions, np.int64),
-        dc.MASKED_LM_WEIGHTS: pad(np.ones(k), predictions, np.float32),
-        dc.SENTENCE_ORDER_LABEL: np.array([instance.sentence_order_label], dtype=np.int64),
+        INPUT_IDS: pad(instance.input_ids, length, np.int64),
+        SEGMENT_IDS: pad(instance.segment_ids, length, np.int64),
+        INPUT_MASK: pad(np.ones(n), length, np.int64),
+        MASKED_LM_POSITIONS: pad(instance.masked_lm_positions, predictions, np.int64),
+        MASKED_LM_IDS: pad(instance.masked_lm_ids, predictions, np.int64),
+        MASKED_LM_WEIGHTS: pad(np.ones(k), predictions, np.float32),
+        SENTENCE_ORDER_LABEL: np.array([instance.sentence_order_label], dtype=np.int64),
     }
 
 

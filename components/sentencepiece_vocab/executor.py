@@ -45,9 +45,8 @@ from tfx.types import artifact_utils
 
 from components import artifacts as artifact_lib
 from components.sentencepiece_vocab import spec as spec_lib
-from components.sentencepiece_vocab.normalize import normalize
-from trainer import data_contract
-
+from text_contract.normalization import normalize
+from text_contract import pieces
 METRICS_NAMESPACE = "SentencePieceVocab"
 
 # Why a value or line did not reach the vocabulary (summary.json "dropped", Beam counter names).
@@ -209,16 +208,16 @@ def _read_json(path: str) -> Any:
 def unknown_rate(model_proto: bytes, lines: List[str]) -> Dict[str, Any]:
     """Share of <unk> among the pieces of `lines` (already normalized), and of lines with any <unk>."""
     sp = spm.SentencePieceProcessor(model_proto=model_proto)
-    pieces = unknown = lines_with_unknown = 0
+    total = unknown = lines_with_unknown = 0
     for ids in sp.encode(lines) if lines else []:
-        n = sum(1 for i in ids if i == data_contract.UNK_ID)
-        pieces += len(ids)
+        n = sum(1 for i in ids if i == pieces.UNK_ID)
+        total += len(ids)
         unknown += n
         lines_with_unknown += n > 0
     return {
-        "heldout_pieces": pieces,
+        "heldout_pieces": total,
         "heldout_unknown_pieces": unknown,
-        "unknown_rate": unknown / pieces if pieces else None,
+        "unknown_rate": unknown / total if total else None,
         "heldout_lines_with_unknown": lines_with_unknown,
     }
 
@@ -453,13 +452,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             vocab_size=params[spec_lib.VOCAB_SIZE_KEY],
             model_type=params[spec_lib.MODEL_TYPE_KEY],
             character_coverage=params[spec_lib.CHARACTER_COVERAGE_KEY],
-            pad_id=data_contract.PAD_ID,
-            pad_piece=data_contract.PAD_PIECE,
-            unk_id=data_contract.UNK_ID,
-            unk_piece=data_contract.UNK_PIECE,
+            pad_id=pieces.PAD_ID,
+            pad_piece=pieces.PAD_PIECE,
+            unk_id=pieces.UNK_ID,
+            unk_piece=pieces.UNK_PIECE,
             bos_id=-1,
             eos_id=-1,
-            control_symbols=list(data_contract.CONTROL_PIECES),
+            control_symbols=list(pieces.CONTROL_PIECES),
             # The lines are normalized already (normalize.py); SentencePiece must not change them further.
             normalization_rule_name="identity",
             remove_extra_whitespaces=False,
@@ -492,11 +491,11 @@ def vocab_text(model_proto: bytes) -> str:
 def _check_special_pieces(model_proto: bytes) -> None:
     sp = spm.SentencePieceProcessor(model_proto=model_proto)
     expected = {
-        data_contract.PAD_ID: data_contract.PAD_PIECE,
-        data_contract.UNK_ID: data_contract.UNK_PIECE,
-        data_contract.CLS_ID: data_contract.CLS_PIECE,
-        data_contract.SEP_ID: data_contract.SEP_PIECE,
-        data_contract.MASK_ID: data_contract.MASK_PIECE,
+        pieces.PAD_ID: pieces.PAD_PIECE,
+        pieces.UNK_ID: pieces.UNK_PIECE,
+        pieces.CLS_ID: pieces.CLS_PIECE,
+        pieces.SEP_ID: pieces.SEP_PIECE,
+        pieces.MASK_ID: pieces.MASK_PIECE,
     }
     found = {i: sp.id_to_piece(i) for i in expected}
     if found != expected:

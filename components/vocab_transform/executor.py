@@ -21,8 +21,8 @@ from tfx.components.transform import executor as transform_executor
 from tfx.types import artifact_utils, standard_component_specs
 
 from components import artifacts as artifact_lib
-from trainer import data_contract
-from trainer.preprocessing import LOWER_CASE_KEY, SENTENCEPIECE_MODEL_PATH_KEY
+from text_contract.features import TRANSFORM_VOCABULARY_FILE
+from text_contract.transform_options import LOWER_CASE_KEY, SENTENCEPIECE_MODEL_PATH_KEY
 
 SENTENCEPIECE_MODEL_KEY = "sentencepiece_model"
 
@@ -49,6 +49,6 @@ class Executor(transform_executor.Executor):
         super().Do(input_dict, output_dict, exec_properties)
 
         graph_dir = artifact_utils.get_single_uri(output_dict[standard_component_specs.TRANSFORM_GRAPH_KEY])
-        destination = os.path.join(graph_dir, data_contract.TRANSFORM_VOCABULARY_FILE)
+        destination = os.path.join(graph_dir, TRANSFORM_VOCABULARY_FILE)
         tf.io.gfile.makedirs(os.path.dirname(destination))
         tf.io.gfile.copy(model_path, destination, overwrite=True)

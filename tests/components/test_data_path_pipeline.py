@@ -11,8 +11,7 @@ import pytest
 import sentencepiece as spm
 
 from components import artifacts
-from trainer import data_contract as dc
-
+from text_contract import pieces
 WIKITEXT = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "wikitext2" / "valid.txt"
 
 
@@ -67,7 +66,7 @@ def test_vocabulary_then_pretraining_data_then_pretraining(tmp_path):
     store = mlmd.MetadataStore(metadata)
     [model_artifact] = store.get_artifacts_by_type(artifacts.SentencePieceModel.TYPE_NAME)
     processor = spm.SentencePieceProcessor(model_file=artifacts.model_path(model_artifact.uri))
-    assert processor.get_piece_size() == 800 and processor.piece_to_id(dc.MASK_PIECE) == dc.MASK_ID
+    assert processor.get_piece_size() == 800 and processor.piece_to_id(pieces.MASK_PIECE) == pieces.MASK_ID
     [output] = list((tmp_path / "root" / "PretrainingDataGen" / "pretraining_examples").iterdir())
     summary = json.loads((output / "summary.json").read_text())
     assert summary["documents_read"] == len(paragraphs) and summary["instances_written"] > 100

@@ -17,9 +17,11 @@ from typing import Dict, List
 import numpy as np
 import tensorflow as tf
 
-from trainer import data_contract as dc
-from trainer import preprocessing as pp
+from text_contract import pieces
 
+from text_contract import transform
+
+from text_contract import transform_options
 TEXT_FEATURE = "sentence"
 LABEL_FEATURE = "label"
 LABELS = ("neg", "pos")
@@ -52,8 +54,8 @@ def train_sentencepiece(directory: str, texts: List[str]) -> str:
     prefix = os.path.join(directory, "spm")
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=80, hard_vocab_limit=False,
-        model_type="unigram", pad_id=dc.PAD_ID, unk_id=dc.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=dc.PAD_PIECE,
-        unk_piece=dc.UNK_PIECE, control_symbols=list(dc.CONTROL_PIECES), character_coverage=1.0,
+        model_type="unigram", pad_id=pieces.PAD_ID, unk_id=pieces.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=pieces.PAD_PIECE,
+        unk_piece=pieces.UNK_PIECE, control_symbols=list(pieces.CONTROL_PIECES), character_coverage=1.0,
         normalization_rule_name="identity", num_threads=1, minloglevel=2)
     return prefix + ".model"
 
@@ -89,8 +91,8 @@ def build_tiny_task(root: str) -> TinyTask:
     rows = sentences()
     spm_model = train_sentencepiece(os.path.join(root, "vocab"), [r[TEXT_FEATURE] for r in rows])
     vocab_size = sentencepiece.SentencePieceProcessor(model_file=spm_model).get_piece_size()
-    config = {pp.SENTENCEPIECE_MODEL_PATH_KEY: spm_model, pp.TEXT_FEATURES_KEY: [TEXT_FEATURE],
-              pp.LABEL_FEATURE_KEY: LABEL_FEATURE, pp.MAX_SEQ_LENGTH_KEY: MAX_SEQ_LENGTH}
+    config = {transform_options.SENTENCEPIECE_MODEL_PATH_KEY: spm_model, transform_options.TEXT_FEATURES_KEY: [TEXT_FEATURE],
+              transform_options.LABEL_FEATURE_KEY: LABEL_FEATURE, transform_options.MAX_SEQ_LENGTH_KEY: MAX_SEQ_LENGTH}
     # VarLenFeature text, as SchemaGen infers for a CSV column: serving must build sparse input for it.
     spec = {TEXT_FEATURE: tf.io.VarLenFeature(tf.string), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
@@ -98,7 +100,7 @@ def build_tiny_task(root: str) -> TinyTask:
     transform_dir = os.path.join(root, "transform")
     with tft_beam.Context(temp_dir=os.path.join(root, "tft_tmp")):
         (transformed, transformed_metadata), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            functools.partial(pp.preprocessing_fn, custom_config=config), output_record_batches=False)
+            functools.partial(transform.preprocessing_fn, custom_config=config), output_record_batches=False)
         _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
     # As TFX's Transform does: the raw schema beside the transform graph (serving parses raw features by it).
     metadata_io.write_metadata(metadata, os.path.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR))

@@ -11,7 +11,8 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, sche
 from serving import contract
 from serving import export as export_lib
 from tests.serving import support
-from trainer import preprocessing as pp
+from text_contract import transform
+from text_contract import transform_options
 from trainer.config import AlbertConfig
 from trainer.tasks import build_model
 from trainer.training_config import TrainingConfig
@@ -28,13 +29,13 @@ def pair_export(tmp_path_factory):
             for i, r in enumerate(task.rows[:24])]
     spec = {"premise": tf.io.FixedLenFeature([], tf.string), "hypothesis": tf.io.FixedLenFeature([], tf.string),
             "label": tf.io.FixedLenFeature([], tf.int64)}
-    config = {pp.SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model, pp.TEXT_FEATURES_KEY: ["premise", "hypothesis"],
-              pp.LABEL_FEATURE_KEY: "label", pp.LABEL_VALUES_KEY: [0, 1, 2], pp.MAX_SEQ_LENGTH_KEY: 24}
+    config = {transform_options.SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model, transform_options.TEXT_FEATURES_KEY: ["premise", "hypothesis"],
+              transform_options.LABEL_FEATURE_KEY: "label", transform_options.LABEL_VALUES_KEY: [0, 1, 2], transform_options.MAX_SEQ_LENGTH_KEY: 24}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
     transform_dir = str(root / "transform")
     with tft_beam.Context(temp_dir=str(root / "tmp")):
         transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(
-            functools.partial(pp.preprocessing_fn, custom_config=config))
+            functools.partial(transform.preprocessing_fn, custom_config=config))
         _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
     metadata_io.write_metadata(metadata, f"{transform_dir}/metadata")
     albert_config = AlbertConfig.from_json_file(support.albert_config_file(str(root / "config"), task.vocab_size))

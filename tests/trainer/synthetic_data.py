@@ -3,7 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+from text_contract.pieces import CLS_ID, MASK_ID, SEP_ID
 
 
 def _int64(values):
@@ -22,7 +23,7 @@ def write_pretraining_records(path, count=64, vocab_size=100, seq_length=32, pre
             length = int(rng.integers(seq_length // 2, seq_length + 1))
             ids = np.zeros(seq_length, int)
             ids[:length] = rng.integers(5, vocab_size, length)
-            ids[0], ids[length - 1] = dc.CLS_ID, dc.SEP_ID
+            ids[0], ids[length - 1] = CLS_ID, SEP_ID
             mask = (np.arange(seq_length) < length).astype(int)
             segments = ((np.arange(seq_length) >= length // 2) & (mask == 1)).astype(int)
             positions = np.sort(rng.choice(np.arange(1, length - 1), predictions - 1, replace=False))
@@ -31,15 +32,15 @@ def write_pretraining_records(path, count=64, vocab_size=100, seq_length=32, pre
             # A learnable signal: swapped pairs start their second segment with token 7.
             ids[length // 2] = 7 if order else 8
             ids_masked = ids.copy()
-            ids_masked[positions] = dc.MASK_ID
+            ids_masked[positions] = MASK_ID
             features = {
-                dc.INPUT_IDS: _int64(ids_masked),
-                dc.SEGMENT_IDS: _int64(segments),
-                dc.INPUT_MASK: _int64(mask),
-                dc.MASKED_LM_POSITIONS: _int64(list(positions) + [0]),
-                dc.MASKED_LM_IDS: _int64(list(masked_ids) + [0]),
-                dc.MASKED_LM_WEIGHTS: _float([1.0] * (predictions - 1) + [0.0]),
-                dc.SENTENCE_ORDER_LABEL: _int64([order]),
+                INPUT_IDS: _int64(ids_masked),
+                SEGMENT_IDS: _int64(segments),
+                INPUT_MASK: _int64(mask),
+                MASKED_LM_POSITIONS: _int64(list(positions) + [0]),
+                MASKED_LM_IDS: _int64(list(masked_ids) + [0]),
+                MASKED_LM_WEIGHTS: _float([1.0] * (predictions - 1) + [0.0]),
+                SENTENCE_ORDER_LABEL: _int64([order]),
             }
             writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
     return str(path)
@@ -54,13 +55,13 @@ def write_classification_records(path, count=64, vocab_size=100, seq_length=16, 
             length = int(rng.integers(4, seq_length + 1))
             ids = np.zeros(seq_length, int)
             ids[:length] = rng.integers(20, vocab_size, length)
-            ids[0], ids[1], ids[length - 1] = dc.CLS_ID, 10 + label, dc.SEP_ID
+            ids[0], ids[1], ids[length - 1] = CLS_ID, 10 + label, SEP_ID
             mask = (np.arange(seq_length) < length).astype(int)
             features = {
-                dc.TOKEN_IDS: _int64(ids),
-                dc.SEGMENT_IDS: _int64(np.zeros(seq_length, int)),
-                dc.PADDING_MASK: _int64(mask),
-                dc.LABEL_IDS: _int64([label]),
+                TOKEN_IDS: _int64(ids),
+                SEGMENT_IDS: _int64(np.zeros(seq_length, int)),
+                PADDING_MASK: _int64(mask),
+                LABEL_IDS: _int64([label]),
             }
             writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
     return str(path)

@@ -13,7 +13,7 @@ from tests.serving import support
 from tests.trainer.synthetic_data import write_pretraining_records
 from trainer import run_fn as run_fn_lib
 from trainer.config import ConfigError
-from trainer.preprocessing import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
 from trainer.train import FINAL_DIR, METRICS_FILE
 
 
@@ -151,8 +151,7 @@ def test_a_fresh_encoder_gets_the_vocabulary_size_and_the_encoder_dropout(tmp_pa
 
 
 def test_the_vocabulary_is_found_in_the_transform_output_when_not_named(tmp_path):
-    from trainer.data_contract import TRANSFORM_VOCABULARY_FILE
-
+    from text_contract.features import TRANSFORM_VOCABULARY_FILE
     transform_dir = tmp_path / "transform_graph"
     (transform_dir / os.path.dirname(TRANSFORM_VOCABULARY_FILE)).mkdir(parents=True)
     (transform_dir / TRANSFORM_VOCABULARY_FILE).write_bytes(b"spm")

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Optional
 
-from trainer.atomic_io import publish_directory
+from text_contract.storage import publish_directory
 from trainer.checkpoints.original import (
     ImportReport,
     WeightImportError,

@@ -5,8 +5,7 @@ import pathlib
 
 import numpy as np
 
-from trainer import data_contract as dc
-
+from text_contract import pieces
 _SYLLABLES = ["ka", "lo", "mi", "ne", "tu", "ra", "si", "po", "ve", "du", "an", "el", "or", "ix", "um"]
 
 
@@ -42,8 +41,8 @@ def train_sentencepiece(directory, vocab_size=160, **overrides):
     sentences = [s for doc in synthetic_documents(300, seed=123) for s in doc]
     options = dict(
         model_prefix=str(directory / "spm"), vocab_size=vocab_size, model_type="unigram",
-        pad_id=dc.PAD_ID, unk_id=dc.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=dc.PAD_PIECE,
-        unk_piece=dc.UNK_PIECE, control_symbols=list(dc.CONTROL_PIECES), character_coverage=1.0,
+        pad_id=pieces.PAD_ID, unk_id=pieces.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=pieces.PAD_PIECE,
+        unk_piece=pieces.UNK_PIECE, control_symbols=list(pieces.CONTROL_PIECES), character_coverage=1.0,
         num_threads=1, minloglevel=2)
     options.update(overrides)
     sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(sentences), **options)

@@ -10,7 +10,8 @@ from components.pretraining_data import beam_pipeline
 from tests.components.pretraining_data.support import (feature_array, read_output, run_executor,
                                                        synthetic_documents, synthetic_sentence,
                                                        train_sentencepiece)
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS, SENTENCE_ORDER_LABEL
+from text_contract.pieces import CLS_ID, PAD_ID, SEP_ID
 
 TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 MAX_CHARS = 20_000
@@ -106,23 +107,23 @@ def test_output_is_what_the_trainer_parses(examples_run, spm_dir):
     import tensorflow as tf
 
     out, _ = examples_run
-    spec = {name: tf.io.FixedLenFeature([128], tf.int64) for name in (dc.INPUT_IDS, dc.SEGMENT_IDS, dc.INPUT_MASK)}
-    spec.update({dc.MASKED_LM_POSITIONS: tf.io.FixedLenFeature([20], tf.int64),
-                 dc.MASKED_LM_IDS: tf.io.FixedLenFeature([20], tf.int64),
-                 dc.MASKED_LM_WEIGHTS: tf.io.FixedLenFeature([20], tf.float32),
-                 dc.SENTENCE_ORDER_LABEL: tf.io.FixedLenFeature([1], tf.int64)})
+    spec = {name: tf.io.FixedLenFeature([128], tf.int64) for name in (INPUT_IDS, SEGMENT_IDS, INPUT_MASK)}
+    spec.update({MASKED_LM_POSITIONS: tf.io.FixedLenFeature([20], tf.int64),
+                 MASKED_LM_IDS: tf.io.FixedLenFeature([20], tf.int64),
+                 MASKED_LM_WEIGHTS: tf.io.FixedLenFeature([20], tf.float32),
+                 SENTENCE_ORDER_LABEL: tf.io.FixedLenFeature([1], tf.int64)})
     files = sorted(str(p) for p in (out / "Split-train").iterdir())
     batch = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1000)
                       .map(lambda x: tf.io.parse_example(x, spec))))
-    ids = batch[dc.INPUT_IDS].numpy()
-    assert (ids[:, 0] == dc.CLS_ID).all()
-    assert ((ids == dc.SEP_ID).sum(axis=1) == 2).all()
-    assert (batch[dc.INPUT_MASK].numpy().sum(axis=1) == (ids != dc.PAD_ID).sum(axis=1)).all()
+    ids = batch[INPUT_IDS].numpy()
+    assert (ids[:, 0] == CLS_ID).all()
+    assert ((ids == SEP_ID).sum(axis=1) == 2).all()
+    assert (batch[INPUT_MASK].numpy().sum(axis=1) == (ids != PAD_ID).sum(axis=1)).all()
     processor = sentencepiece.SentencePieceProcessor(model_file=str(spm_dir / "spm.model"))
     assert ids.max() < processor.get_piece_size()
-    fraction = batch[dc.MASKED_LM_WEIGHTS].numpy().sum() / batch[dc.INPUT_MASK].numpy().sum()
+    fraction = batch[MASKED_LM_WEIGHTS].numpy().sum() / batch[INPUT_MASK].numpy().sum()
     assert 0.12 < fraction < 0.16
-    assert set(np.unique(batch[dc.SENTENCE_ORDER_LABEL].numpy())) == {0, 1}
+    assert set(np.unique(batch[SENTENCE_ORDER_LABEL].numpy())) == {0, 1}
 
 
 def test_two_workers_and_reruns_give_identical_bytes(tmp_path, examples_dir, examples_run, spm_dir):
@@ -156,7 +157,7 @@ def test_text_files_with_bad_documents(tmp_path, spm_dir):
     assert summary["input"] == {"mode": "text_files", "files": 2}
     _, examples = read_output(out)
     assert len(examples) == summary["instances_written"] > 13
-    assert all(feature_array(e, dc.INPUT_IDS)[0] == dc.CLS_ID for e in examples)
+    assert all(feature_array(e, INPUT_IDS)[0] == CLS_ID for e in examples)
 
 
 def test_unknown_text_feature_names_it_and_the_existing_ones(tmp_path, examples_dir, spm_dir):

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from components.pretraining_data import generation as g
-from trainer import data_contract as dc
+from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PRETRAINING_FEATURES, SEGMENT_IDS, SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
+from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WORD_BOUNDARY
 
 CONTINUATION = 600
 VOCAB = 1000
-SPECIALS = {dc.PAD_ID, dc.UNK_ID, dc.CLS_ID, dc.SEP_ID, dc.MASK_ID}
+SPECIALS = {PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID}
 
 
 def synthetic_document(rng, num_sentences, min_words=3, max_words=30):
@@ -89,20 +90,20 @@ def test_replacement_is_80_10_10(corpus):
     # The same, seen from the output only (a random id equal to the original counts as kept).
     masked = np.concatenate([i.input_ids[i.masked_lm_positions] for i in instances])
     original = np.concatenate([i.masked_lm_ids for i in instances])
-    as_mask = np.mean(masked == dc.MASK_ID)
+    as_mask = np.mean(masked == MASK_ID)
     as_kept = np.mean(masked == original)
     assert abs(as_mask - 0.8) < 0.015 and abs(as_kept - 0.1) < 0.015
     assert abs(1 - as_mask - as_kept - 0.1) < 0.015
-    assert masked.min() >= dc.MASK_ID  # random replacements are never <pad>/<unk>/[CLS]/[SEP]
-    random_ids = masked[(masked != dc.MASK_ID) & (masked != original)]
+    assert masked.min() >= MASK_ID  # random replacements are never <pad>/<unk>/[CLS]/[SEP]
+    random_ids = masked[(masked != MASK_ID) & (masked != original)]
     assert random_ids.min() >= g.FIRST_REGULAR_ID and random_ids.max() < VOCAB
 
 
 def test_sentence_order_is_swapped_for_half_the_pairs(corpus):
     _, instances = corpus
     labels = np.array([i.sentence_order_label for i in instances])
-    assert set(labels.tolist()) == {dc.SENTENCE_ORDER_KEPT, dc.SENTENCE_ORDER_SWAPPED}
-    assert abs(np.mean(labels == dc.SENTENCE_ORDER_SWAPPED) - 0.5) < 0.03  # sd ~0.009
+    assert set(labels.tolist()) == {SENTENCE_ORDER_KEPT, SENTENCE_ORDER_SWAPPED}
+    assert abs(np.mean(labels == SENTENCE_ORDER_SWAPPED) - 0.5) < 0.03  # sd ~0.009
 
 
 def test_whole_words_are_masked_and_specials_never(corpus):
@@ -112,7 +113,7 @@ def test_whole_words_are_masked_and_specials_never(corpus):
         positions = set(instance.masked_lm_positions.tolist())
         assert list(instance.masked_lm_positions) == sorted(positions)
         special_positions = {0, instance.num_tokens - 1, int(np.argmax(instance.segment_ids)) - 1}
-        assert all(original[p] in (dc.CLS_ID, dc.SEP_ID) for p in special_positions)
+        assert all(original[p] in (CLS_ID, SEP_ID) for p in special_positions)
         assert not positions & special_positions
         assert not set(instance.masked_lm_ids.tolist()) & SPECIALS
         # Words: a start id and the continuation ids after it, never across [SEP].
@@ -133,14 +134,14 @@ def test_features_are_padded_and_named_by_the_data_contract(corpus):
     config, instances = corpus
     for instance in instances[:200]:
         features = g.to_features(instance, config)
-        assert tuple(sorted(features)) == tuple(sorted(dc.PRETRAINING_FEATURES))
+        assert tuple(sorted(features)) == tuple(sorted(PRETRAINING_FEATURES))
         n, k = instance.num_tokens, len(instance.masked_lm_positions)
-        assert features[dc.INPUT_IDS].shape == (128,) and features[dc.MASKED_LM_IDS].shape == (20,)
-        assert features[dc.INPUT_MASK].tolist() == [1] * n + [0] * (128 - n)
-        assert not features[dc.INPUT_IDS][n:].any() and not features[dc.SEGMENT_IDS][n:].any()
-        assert features[dc.MASKED_LM_WEIGHTS].tolist() == [1.0] * k + [0.0] * (20 - k)
-        assert not features[dc.MASKED_LM_POSITIONS][k:].any()
-        assert features[dc.SENTENCE_ORDER_LABEL].shape == (1,)
+        assert features[INPUT_IDS].shape == (128,) and features[MASKED_LM_IDS].shape == (20,)
+        assert features[INPUT_MASK].tolist() == [1] * n + [0] * (128 - n)
+        assert not features[INPUT_IDS][n:].any() and not features[SEGMENT_IDS][n:].any()
+        assert features[MASKED_LM_WEIGHTS].tolist() == [1.0] * k + [0.0] * (20 - k)
+        assert not features[MASKED_LM_POSITIONS][k:].any()
+        assert features[SENTENCE_ORDER_LABEL].shape == (1,)
 
 
 def test_serialization_matches_tensorflow_byte_for_byte(corpus):
@@ -202,7 +203,7 @@ def test_every_piece_of_a_document_lands_in_an_instance():  # albert#256
             assert instance.truncated == 0
             original = instance.original_ids()
             segments = [original[1:np.argmax(instance.segment_ids) - 1], original[np.argmax(instance.segment_ids):-1]]
-            if instance.sentence_order_label == dc.SENTENCE_ORDER_SWAPPED:
+            if instance.sentence_order_label == SENTENCE_ORDER_SWAPPED:
                 segments.reverse()
             seen.extend(np.concatenate(segments).tolist())
         assert seen == ids.tolist(), num_sentences
@@ -271,10 +272,10 @@ def test_split_sentences():
 
 
 def test_word_starts():
-    assert g.is_word_start(dc.WORD_BOUNDARY + "the") and g.is_word_start(dc.WORD_BOUNDARY)
+    assert g.is_word_start(WORD_BOUNDARY + "the") and g.is_word_start(WORD_BOUNDARY)
     assert not g.is_word_start("ing") and not g.is_word_start(".")
     assert g.is_word_start("中") and g.is_word_start("国人")
-    sentence = g.make_sentence([7, 8, 9], pieces=[dc.WORD_BOUNDARY + "un", "believ", "able"])
+    sentence = g.make_sentence([7, 8, 9], pieces=[WORD_BOUNDARY + "un", "believ", "able"])
     assert sentence[1].tolist() == [True, False, False]
     with pytest.raises(ValueError):
         g.make_sentence([7, 8], word_starts=[True])
@@ -293,4 +294,4 @@ def test_no_masking_when_masked_lm_prob_is_zero():
     config = g.GenerationConfig(vocab_size=VOCAB, masked_lm_prob=0.0)
     for instance in g.generate(document, config, "z")[0]:
         assert len(instance.masked_lm_positions) == 0
-        assert g.to_features(instance, config)[dc.MASKED_LM_WEIGHTS].sum() == 0
+        assert g.to_features(instance, config)[MASKED_LM_WEIGHTS].sum() == 0

@@ -8,7 +8,7 @@ import pytest
 
 from components.pretraining_data import beam_pipeline
 from tests.components.pretraining_data.support import read_output, synthetic_documents
-from trainer import data_contract as dc
+from text_contract import features
 
 
 @pytest.mark.slow
@@ -55,5 +55,5 @@ def test_local_dag_runner_pipeline(tmp_path, spm_dir):
     _, examples = read_output(outputs[0])
     assert len(examples) == summary["instances_written"] > 40
     for example in examples:
-        assert len(example.features.feature[dc.INPUT_IDS].int64_list.value) == 64
-        assert len(example.features.feature[dc.MASKED_LM_WEIGHTS].float_list.value) == 10
+        assert len(example.features.feature[features.INPUT_IDS].int64_list.value) == 64
+        assert len(example.features.feature[features.MASKED_LM_WEIGHTS].float_list.value) == 10

@@ -4,10 +4,9 @@ import sentencepiece as spm
 import pytest
 
 from components import artifacts as artifact_lib
-from components.sentencepiece_vocab.normalize import normalize
+from text_contract.normalization import normalize
 from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples
-from trainer import data_contract
-
+from text_contract import pieces
 MULTI_MEGABYTE = "word " * 600_000  # 3 MB, one line
 VALID_ODDITIES = [
     "  Café  naïve\tfaçade  ",  # surrounding and inner whitespace, accents
@@ -66,14 +65,14 @@ def test_writes_the_model_vocab_and_summary_with_albert_special_pieces(trained):
     out, summary = trained
     sp = spm.SentencePieceProcessor(model_file=artifact_lib.model_path(str(out)))
     assert [sp.id_to_piece(i) for i in range(5)] == [
-        data_contract.PAD_PIECE, data_contract.UNK_PIECE, *data_contract.CONTROL_PIECES]
-    assert (sp.pad_id(), sp.unk_id(), sp.bos_id(), sp.eos_id()) == (data_contract.PAD_ID, data_contract.UNK_ID, -1, -1)
-    assert [sp.piece_to_id(p) for p in data_contract.CONTROL_PIECES] == [
-        data_contract.CLS_ID, data_contract.SEP_ID, data_contract.MASK_ID]
-    assert all(sp.is_control(i) for i in (data_contract.CLS_ID, data_contract.SEP_ID, data_contract.MASK_ID))
+        pieces.PAD_PIECE, pieces.UNK_PIECE, *pieces.CONTROL_PIECES]
+    assert (sp.pad_id(), sp.unk_id(), sp.bos_id(), sp.eos_id()) == (pieces.PAD_ID, pieces.UNK_ID, -1, -1)
+    assert [sp.piece_to_id(p) for p in pieces.CONTROL_PIECES] == [
+        pieces.CLS_ID, pieces.SEP_ID, pieces.MASK_ID]
+    assert all(sp.is_control(i) for i in (pieces.CLS_ID, pieces.SEP_ID, pieces.MASK_ID))
     vocab = open(artifact_lib.vocab_path(str(out)), encoding="utf-8").read().splitlines()
     assert len(vocab) == sp.get_piece_size() == summary["pieces"] == 400
-    assert vocab[0].split("\t")[0] == data_contract.PAD_PIECE
+    assert vocab[0].split("\t")[0] == pieces.PAD_PIECE
     # Identity normalization: SentencePiece keeps full-width forms and runs of spaces (normalize.py owns those).
     assert "".join(sp.encode_as_pieces("ＡＢ  c")) == "\u2581ＡＢ\u2581\u2581c"
     assert not _integer_scores(out)  # unigram: log probabilities
@@ -144,7 +143,7 @@ def test_bpe(corpus, tmp_path):
     assert summary["model_type"] == "bpe" and summary["pieces"] == 400
     sp = spm.SentencePieceProcessor(model_file=artifact_lib.model_path(str(tmp_path / "bpe")))
     assert [sp.id_to_piece(i) for i in range(5)] == [
-        data_contract.PAD_PIECE, data_contract.UNK_PIECE, *data_contract.CONTROL_PIECES]
+        pieces.PAD_PIECE, pieces.UNK_PIECE, *pieces.CONTROL_PIECES]
 
 
 def test_lower_case(tmp_path):
@@ -152,7 +151,7 @@ def test_lower_case(tmp_path):
     examples = write_examples(tmp_path / "examples", {"train": records})
     summary = run_executor(examples, tmp_path / "lower", **dict(PARAMS, vocab_size=200, lower_case=True))
     sp = spm.SentencePieceProcessor(model_file=artifact_lib.model_path(str(tmp_path / "lower")))
-    pieces = [sp.id_to_piece(i) for i in range(5, sp.get_piece_size())]
+    learned = [sp.id_to_piece(i) for i in range(5, sp.get_piece_size())]
     assert summary["lower_case"] is True
-    assert not any(c.isupper() for piece in pieces for c in piece)
-    assert any(c.islower() for piece in pieces for c in piece)
+    assert not any(c.isupper() for piece in learned for c in piece)
+    assert any(c.islower() for piece in learned for c in piece)

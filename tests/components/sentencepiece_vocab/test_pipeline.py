@@ -7,10 +7,9 @@ import sentencepiece as spm
 from tfx import v1 as tfx
 
 from components.sentencepiece_vocab import SentencePieceModel, SentencePieceVocab, model_path, read_summary, vocab_path
-from components.sentencepiece_vocab.normalize import normalize
+from text_contract.normalization import normalize
 from tests.components.sentencepiece_vocab import DATASETS, read_tsv
-from trainer import data_contract
-
+from text_contract import pieces
 ODD = 'ｆｕｌｌｗｉｄｔｈ, "quoted" text'  # CSV quoting, NFKC
 
 
@@ -42,7 +41,7 @@ def test_csv_example_gen_then_sentencepiece_vocab_under_local_dag_runner(tmp_pat
     summary = read_summary(artifact.uri)
     sp = spm.SentencePieceProcessor(model_file=model_path(artifact.uri))
     assert sp.get_piece_size() == summary["pieces"] == 300
-    assert sp.id_to_piece(data_contract.CLS_ID) == data_contract.CLS_PIECE
+    assert sp.id_to_piece(pieces.CLS_ID) == pieces.CLS_PIECE
     assert len(open(vocab_path(artifact.uri), encoding="utf-8").read().splitlines()) == 300
     assert summary["splits"] == ["train", "eval"]
     assert summary["examples_read"] == len(rows) + 3  # both splits: every row

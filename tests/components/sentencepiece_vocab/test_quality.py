@@ -9,7 +9,7 @@ import pytest
 
 from components import artifacts as artifact_lib
 from components.sentencepiece_vocab.executor import unknown_rate
-from components.sentencepiece_vocab.normalize import normalize
+from text_contract.normalization import normalize
 from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,43 @@
+"""Feature keys of the examples albert-tfx writes and reads, and the files the Transform leaves for the Trainer.
+
+Defined once here; the components, the Transform, the trainer's input pipelines, the serving export and
+the pipeline's Evaluator config import these names rather than spelling them out.
+"""
+
+# Pretraining tf.Example features (PretrainingDataGen output; the pretrain task's input).
+INPUT_IDS = "input_ids"
+SEGMENT_IDS = "segment_ids"
+INPUT_MASK = "input_mask"
+MASKED_LM_POSITIONS = "masked_lm_positions"
+MASKED_LM_IDS = "masked_lm_ids"
+MASKED_LM_WEIGHTS = "masked_lm_weights"
+SENTENCE_ORDER_LABEL = "sentence_order_label"
+PRETRAINING_FEATURES = (
+    INPUT_IDS,
+    SEGMENT_IDS,
+    INPUT_MASK,
+    MASKED_LM_POSITIONS,
+    MASKED_LM_IDS,
+    MASKED_LM_WEIGHTS,
+    SENTENCE_ORDER_LABEL,
+)
+# sentence_order_label values
+SENTENCE_ORDER_KEPT = 0
+SENTENCE_ORDER_SWAPPED = 1
+
+# Transformed features (Transform output; the classify task's input). Model inputs keep the encoder's names.
+TOKEN_IDS = "token_ids"
+PADDING_MASK = "padding_mask"
+LABEL_IDS = "label_ids"
+# What the encoder reads, in this order.
+MODEL_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)
+TRANSFORMED_FEATURES = MODEL_INPUTS + (LABEL_IDS,)
+
+# The TFT vocabulary file (and its name) that maps label values to label_ids, and the id of a missing,
+# empty or unlisted label (the trainer skips those rows).
+LABEL_VOCABULARY = "label_vocabulary"
+UNKNOWN_LABEL_ID = -1
+
+# Where the pipeline's VocabTransform leaves a copy of the vocabulary it preprocessed with, relative to the
+# transform graph directory (the Trainer's fn_args.transform_output): run_fn reads it from there.
+TRANSFORM_VOCABULARY_FILE = "albert_tfx/spm.model"

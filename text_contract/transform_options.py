@@ -1,0 +1,104 @@
+"""What the Transform's `preprocessing_fn` is told: its `custom_config` keys and a validated options dataclass.
+
+The pipeline builds `TransformOptions` at config time (so a bad value fails before anything runs) and
+passes `to_custom_config()` to TFX's Transform; VocabTransform adds the vocabulary's path
+(`SENTENCEPIECE_MODEL_PATH_KEY`, only known at run time); `preprocessing_fn` reads it back with
+`from_custom_config`, which names the key of a missing or bad value. The Trainer's custom_config reuses
+`TEXT_FEATURES_KEY` and `SENTENCEPIECE_MODEL_PATH_KEY`.
+"""
+
+import dataclasses
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+SENTENCEPIECE_MODEL_PATH_KEY = "sentencepiece_model_path"
+TEXT_FEATURES_KEY = "text_features"
+LABEL_FEATURE_KEY = "label_feature"
+LABEL_VALUES_KEY = "label_values"
+MAX_SEQ_LENGTH_KEY = "max_seq_length"
+LOWER_CASE_KEY = "lower_case"
+MAX_TEXT_CHARS_KEY = "max_text_chars"
+KEYS = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY, LABEL_FEATURE_KEY, LABEL_VALUES_KEY, MAX_SEQ_LENGTH_KEY,
+        LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY)
+
+DEFAULT_MAX_SEQ_LENGTH = 128
+# Characters of normalized text kept per sequence position before tokenizing (a piece is at most 16
+# characters by SentencePiece's default max_sentencepiece_length; twice that leaves a margin).
+TEXT_CHARS_PER_POSITION = 32
+
+
+def min_seq_length(num_texts: int) -> int:
+    """The shortest sequence that holds [CLS] a [SEP] (3) or [CLS] a [SEP] b [SEP] (5) with a piece of each."""
+    return 1 + 2 * num_texts
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformOptions:
+    """The Transform's settings. `sentencepiece_model_path` may be left out when the pipeline is built
+    (VocabTransform fills it in at run time); `preprocessing_fn` requires it.
+
+    `text_features`: one raw feature name, or two for sentence pairs. `label_feature`: optional.
+    `label_values`: fixes the label ids in this order (any other label gets -1); without it TFT orders the
+    labels by decreasing frequency. `lower_case`: must equal the vocabulary's. `max_text_chars`: normalized
+    text is cut to this many characters before tokenization (default `TEXT_CHARS_PER_POSITION` per position).
+    """
+
+    text_features: Tuple[str, ...]
+    sentencepiece_model_path: Optional[str] = None
+    label_feature: Optional[str] = None
+    label_values: Optional[Tuple[str, ...]] = None
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
+    lower_case: bool = False
+    max_text_chars: Optional[int] = None
+
+    def __post_init__(self):
+        features = self.text_features
+        if isinstance(features, str) or len(features) not in (1, 2) or not all(isinstance(f, str) and f for f in features):
+            raise ValueError(f"custom_config[{TEXT_FEATURES_KEY!r}] must name 1 or 2 features, got {features!r}")
+        if isinstance(self.max_seq_length, bool) or not isinstance(self.max_seq_length, int):
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] must be an integer, got {self.max_seq_length!r}")
+        minimum = min_seq_length(len(features))
+        if self.max_seq_length < minimum:
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] must be >= {minimum}, got {self.max_seq_length}")
+        if self.max_text_chars is not None and (not isinstance(self.max_text_chars, int) or self.max_text_chars < 1):
+            raise ValueError(f"custom_config[{MAX_TEXT_CHARS_KEY!r}] must be a positive integer, got "
+                             f"{self.max_text_chars!r}")
+        if self.label_feature is not None and self.label_feature in features:
+            raise ValueError(f"custom_config[{LABEL_FEATURE_KEY!r}] {self.label_feature!r} is also a text feature")
+
+    @property
+    def text_chars(self) -> int:
+        """Characters of normalized text kept before tokenization."""
+        return self.max_text_chars or TEXT_CHARS_PER_POSITION * self.max_seq_length
+
+    def to_custom_config(self) -> Dict[str, Any]:
+        values: Dict[str, Any] = {TEXT_FEATURES_KEY: list(self.text_features), MAX_SEQ_LENGTH_KEY: self.max_seq_length,
+                                  LOWER_CASE_KEY: self.lower_case}
+        if self.sentencepiece_model_path:
+            values[SENTENCEPIECE_MODEL_PATH_KEY] = self.sentencepiece_model_path
+        if self.label_feature:
+            values[LABEL_FEATURE_KEY] = self.label_feature
+        if self.label_values:
+            values[LABEL_VALUES_KEY] = list(self.label_values)
+        if self.max_text_chars:
+            values[MAX_TEXT_CHARS_KEY] = self.max_text_chars
+        return values
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Optional[Mapping[str, Any]],
+                           require_vocabulary: bool = True) -> "TransformOptions":
+        """From a Transform custom_config; ValueError naming the key for a missing or bad value."""
+        config = dict(custom_config or {})
+        required = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY) if require_vocabulary else (TEXT_FEATURES_KEY,)
+        for key in required:
+            if not config.get(key):
+                raise ValueError(f"custom_config[{key!r}] is required; got keys {sorted(config)}")
+        text_features = config[TEXT_FEATURES_KEY]
+        return cls(
+            text_features=(text_features,) if isinstance(text_features, str) else tuple(text_features),
+            sentencepiece_model_path=config.get(SENTENCEPIECE_MODEL_PATH_KEY) or None,
+            label_feature=config.get(LABEL_FEATURE_KEY) or None,
+            label_values=tuple(str(v) for v in config.get(LABEL_VALUES_KEY) or ()) or None,
+            max_seq_length=int(config.get(MAX_SEQ_LENGTH_KEY) or DEFAULT_MAX_SEQ_LENGTH),
+            lower_case=bool(config.get(LOWER_CASE_KEY, False)),
+            max_text_chars=int(config[MAX_TEXT_CHARS_KEY]) if config.get(MAX_TEXT_CHARS_KEY) else None,
+        )
