@@ -5,7 +5,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.albert-tfx-installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench install clean-venv
+.PHONY: run test test-fast lint bench install clean-venv
 
 $(STAMP): setup.py constraints.txt tools/bootstrap_venv.sh
 	bash tools/bootstrap_venv.sh "$(VENV)"
@@ -16,12 +16,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/albert-tfx run
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 # The fast tests alone (no end-to-end runs), for the edit-test loop.
-test-fast: $(STAMP)
+test-fast: lint
 	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# pyflakes' checks (unused and undefined names, shadowed imports), configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --quiet .
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all

@@ -4,14 +4,15 @@ from setuptools import find_packages, setup
 
 setup(
     name="albert-tfx",
-    version="0.1.0",
+    version="0.2.0",
     description="A production TFX/Keras stack that pretrains, fine-tunes and serves ALBERT text models.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     # TFX 1.16 supports CPython 3.9-3.10 only; we build and test on 3.10.
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["trainer*", "serving*", "pipeline*", "components*", "albert_tfx*"]),
-    package_data={"trainer": ["presets/*.json"], "serving": ["deploy/*.config", "deploy/*.yml", "deploy/*.yaml", "deploy/k8s/*.yaml", "deploy/README.md"]},
+    packages=find_packages(include=["text_contract*", "trainer*", "serving*", "pipeline*", "components*",
+                                    "albert_tfx*"]),
+    package_data={"serving": ["deploy/*.config", "deploy/*.yml", "deploy/*.yaml", "deploy/k8s/*.yaml", "deploy/README.md"]},
     install_requires=[
         "tfx>=1.16,<1.17",
         "tensorflow>=2.16,<2.17",
@@ -30,7 +31,7 @@ setup(
     ],
     extras_require={
         "airflow": ["apache-airflow>=2.10,<3"],
-        "test": ["pytest>=8,<10"],
+        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18"],
     },
     entry_points={"console_scripts": ["albert-tfx=albert_tfx.cli:main"]},
 )

@@ -197,7 +197,8 @@ def _cmd_predict(args) -> int:
 
 def _add_serving_commands(commands) -> None:
     """`serve` and `predict`: the local TF-Serving-API server and its gRPC client."""
-    from serving.contract import DEFAULT_MODEL_NAME, PREDICT_SIGNATURE
+    from serving.contract import PREDICT_SIGNATURE
+    from serving.layout import DEFAULT_MODEL_NAME
 
     serve = commands.add_parser("serve", help="serve exports over TF Serving's gRPC API (a development stand-in "
                                               "for TF Serving)")

@@ -72,13 +72,13 @@ def main(argv=None) -> int:
             print(f"the pipeline failed (exit {completed.returncode})", file=sys.stderr)
             return 1
 
-        from pipeline import local_runner
+        from pipeline import evaluation, local_runner
         from pipeline.configs import PipelineConfig
 
         config = PipelineConfig().with_overrides({"orchestration.output_dir": f"{root}/out"})
         summary = local_runner.summarize(config, started=time.time(), components=[], span=None)
 
-    accuracy = summary.metrics.get("sparse_categorical_accuracy")
+    accuracy = summary.metrics.get(evaluation.ACCURACY_KEY)
     print(f"SST-2 dev accuracy {accuracy:.4f} (target {TARGET_ACCURACY}), blessed {summary.blessed}, "
           f"wall time {wall_seconds / 60:.1f} min")
     if args.quick:

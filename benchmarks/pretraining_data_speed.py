@@ -93,16 +93,17 @@ def generate_loop(files: Sequence[str], model_path: str, out_dir: Path) -> Dict[
     """The peer: the component's method in one process, without Beam; returns summary-like counts."""
     import numpy as np
 
-    from components.pretraining_data import beam_pipeline, executor, generation
-    from text_contract import features
-    params = executor.resolve_parameters({})
-    config_kwargs = {name: params[name] for name in executor._GENERATION_FIELDS}
-    num_shards = params["num_shards"]
+    from components.pretraining_data import beam_pipeline, generation, spec
+    from text_contract import features, pieces
+
+    params = spec.resolve_parameters({})
+    config_kwargs = spec.generation_kwargs(params)
+    num_shards = params[spec.NUM_SHARDS_KEY]
     processor = beam_pipeline.load_sentencepiece(model_path)
-    beam_pipeline.check_special_pieces(processor)
+    pieces.check_special_pieces(processor, model_path)
     word_starts = beam_pipeline.word_start_table(processor)
     config = generation.GenerationConfig(vocab_size=processor.get_piece_size(), **config_kwargs)
-    reader = beam_pipeline.ReadTextFileDocuments(params["max_document_chars"])
+    reader = beam_pipeline.ReadTextFileDocuments(params[spec.MAX_DOCUMENT_CHARS_KEY])
 
     shards: Dict[int, List] = {shard: [] for shard in range(num_shards)}
     stats = collections.Counter()
@@ -139,9 +140,10 @@ def generate_executor(pattern: str, model_dir: str, out_uri: Path, beam_args: Se
     """PretrainingDataGen's executor in text-file mode, default settings; returns its summary.json."""
     from tfx.types import standard_artifacts
 
+    from components import artifacts
     from components.pretraining_data import executor, spec
 
-    model = spec.SentencePieceModel()
+    model = artifacts.SentencePieceModel()
     model.uri = model_dir
     output = standard_artifacts.Examples()
     output.uri = str(out_uri)
@@ -149,7 +151,7 @@ def generate_executor(pattern: str, model_dir: str, out_uri: Path, beam_args: Se
     context = executor.Executor.Context(beam_pipeline_args=list(beam_args), tmp_dir=str(out_uri) + ".tmp",
                                         unique_id="benchmark")
     executor.Executor(context).Do({spec.SENTENCEPIECE_MODEL_KEY: [model]},
-                                  {spec.PRETRAINING_EXAMPLES_KEY: [output]}, {"text_file_pattern": pattern})
+                                  {spec.PRETRAINING_EXAMPLES_KEY: [output]}, {spec.TEXT_FILE_PATTERN_KEY: pattern})
     with open(out_uri / "summary.json", encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -200,9 +202,9 @@ def run_rounds(contenders: Sequence[str], inputs: Dict[str, Dict], model: Dict, 
 def compare_outputs(outputs: Dict[str, Dict[str, Path]], inputs: Dict[str, Dict]) -> Dict[str, object]:
     """Byte-identity checks between the contenders' outputs (shards; summary.json between Beam runs)."""
     results: Dict[str, object] = {}
-    from components.pretraining_data import beam_pipeline, executor
+    from components.pretraining_data import beam_pipeline, spec
 
-    num_shards = executor.resolve_parameters({})["num_shards"]
+    num_shards = spec.resolve_parameters({})[spec.NUM_SHARDS_KEY]
     shard_names = [os.path.basename(beam_pipeline.shard_path("", s, num_shards)) for s in range(num_shards)]
     contenders = list(outputs)
     for name in inputs:

@@ -3,11 +3,11 @@ within a fixed CPU time budget.
 
 The run goes through the project's own pieces, as the pipeline would:
 
-1. vocabulary: an 8,000-piece SentencePiece model trained on the train split's text with the settings of
-   the SentencePieceVocab component (its executor's `_train_sentencepiece`: <pad>=0, <unk>=1, [CLS],
-   [SEP], [MASK] as control pieces, no BOS/EOS, identity normalization after
-   components/sentencepiece_vocab/normalize.py, lines deduplicated and sorted); character_coverage is
-   1.0 for English and 0.9995 (the component's default) for Chinese. The Beam part of the executor
+1. vocabulary: an 8,000-piece SentencePiece model trained on the train split's text as the SentencePieceVocab
+   component trains one (`text_contract.sentencepiece_training.train_sentencepiece`: <pad>=0, <unk>=1,
+   [CLS], [SEP], [MASK] as control pieces, no BOS/EOS, identity normalization after
+   text_contract/normalization.py, lines deduplicated and sorted); character_coverage is
+   1.0 for English and 0.9995 (the component's default) for Chinese. The component's Beam part
    (reading tf.Examples, held-out set, sampling) is skipped: it changes nothing here but the start-up time;
 2. model selection (`--holdout N --eval-every K`, off by default): N rows of the TRAIN split (never dev) are
    held out - for SST-2 whole sentences (at least 12 words), and every other train row that is a word span
@@ -15,7 +15,7 @@ The run goes through the project's own pieces, as the pipeline would:
    dropped from training, so the held-out rows are really unseen. `trainer.train.train` evaluates them
    every K steps and restores the weights of the best held-out accuracy at the end
    (`TrainingConfig.select_best_metric="val_accuracy"`); dev is scored once, on those weights;
-3. tokenization: trainer/preprocessing.py's plain TensorFlow functions (`load_tokenizer`, `encode_texts`:
+3. tokenization: text_contract/transform.py's plain TensorFlow functions (`load_tokenizer`, `encode_texts`:
    the very graph Transform saves) to `--max-seq-length`, written as gzipped classification TFRecords
    (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`; int64). Labels: SST-2 `sentence<TAB>label`
    with a header, 0/1; ChnSentiCorp no header, `text<TAB>positive|negative` -> 1/0;

@@ -152,16 +152,16 @@ def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_fac
     import numpy as np
     import tensorflow as tf
 
-    from components.pretraining_data import beam_pipeline, executor, generation
-    from text_contract import features
-    params = executor.resolve_parameters({"max_seq_length": MAX_SEQ_LENGTH, "max_predictions_per_seq": MAX_PREDICTIONS,
-                                          "dupe_factor": dupe_factor, "seed": seed})
+    from components.pretraining_data import beam_pipeline, generation, spec
+    from text_contract import features, pieces
+
+    params = spec.resolve_parameters({"max_seq_length": MAX_SEQ_LENGTH, "max_predictions_per_seq": MAX_PREDICTIONS,
+                                      "dupe_factor": dupe_factor, "seed": seed})
     processor = beam_pipeline.load_sentencepiece(str(model_path))
-    beam_pipeline.check_special_pieces(processor)
+    pieces.check_special_pieces(processor, str(model_path))
     word_starts = beam_pipeline.word_start_table(processor)
-    config = generation.GenerationConfig(vocab_size=processor.get_piece_size(),
-                                         **{name: params[name] for name in executor._GENERATION_FIELDS})
-    reader = beam_pipeline.ReadTextFileDocuments(params["max_document_chars"])
+    config = generation.GenerationConfig(vocab_size=processor.get_piece_size(), **spec.generation_kwargs(params))
+    reader = beam_pipeline.ReadTextFileDocuments(params[spec.MAX_DOCUMENT_CHARS_KEY])
     stats = collections.Counter()
     targets = collections.Counter()
     with tf.io.TFRecordWriter(str(out_path), "GZIP") as writer:

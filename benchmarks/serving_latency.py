@@ -97,7 +97,7 @@ def train_vocabulary(texts: Sequence[str], directory: Path) -> str:
 
 
 def build_transform(spm_model: str, texts: Sequence[str], labels: Sequence[int], directory: Path) -> str:
-    """The Transform graph of trainer/preprocessing.py, analysed on SST-2 rows, as TFX's Transform writes it."""
+    """The Transform graph of text_contract/transform.py, analysed on SST-2 rows, as TFX's Transform writes it."""
     import tensorflow as tf
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils

@@ -5,14 +5,14 @@ The model is the component's: an 8,000-piece SentencePiece model trained by the 
 and the sentencepiece version), so only the first run pays for training. Then all 67,349 SST-2 training
 sentences (`sentence` column of train.tsv) are tokenized four ways, each reading the TSV itself:
 
-1. `loop` (the peer): one Python process, `normalize()` (components/sentencepiece_vocab/normalize.py)
+1. `loop` (the peer): one Python process, `normalize()` (text_contract/normalization.py)
    then `SentencePieceProcessor.encode` per sentence;
 2. `beam_mp2`: a Beam pipeline on the DirectRunner, `--direct_running_mode=multi_processing
    --direct_num_workers=2`: ReadFromText -> Reshuffle (so both workers get sentences; a 4 MB file is one
    read split) -> a DoFn that loads the model in setup() and normalizes + encodes each sentence -> a
    CombineFn that sums sentences and pieces;
 3. `beam_mem1`: the same pipeline with `--direct_running_mode=in_memory --direct_num_workers=1`;
-4. `tf_text`: the Transform/serving path in graph: trainer/preprocessing.py's `normalize_text` and
+4. `tf_text`: the Transform/serving path in graph: text_contract/transform.py's `normalize_text` and
    `tf_text.SentencepieceTokenizer` (`load_tokenizer`) in a tf.function over batches of 1,024 strings.
 
 Every figure is wall time end to end, start-up included: reading the file, loading the model, and for
@@ -221,7 +221,7 @@ class EncodeSentences(beam.DoFn):
 
     The model is loaded once per DoFn instance, in setup(). A component-side tokenization transform would
     emit the ids; counting keeps the benchmark's output small (the encoding work is the same). How long
-    setup() took (the import of the component's normalize module included) goes to a Beam distribution.
+    setup() took (the import of text_contract.normalization included) goes to a Beam distribution.
     """
 
     def __init__(self, model_path: str, lower_case: bool):
@@ -233,9 +233,9 @@ class EncodeSentences(beam.DoFn):
         started = time.perf_counter()
         import sentencepiece as spm
 
-        # Importing the module imports the package components.sentencepiece_vocab, whose __init__ imports
-        # the TFX component (TFX and TensorFlow): a fresh worker process pays for that here.
+        # text_contract.normalization imports nothing of ours: a fresh worker process pays only for it here.
         from text_contract.normalization import normalize
+
         with open(self._model_path, "rb") as handle:
             self._processor = spm.SentencePieceProcessor(model_proto=handle.read())
         self._normalize = normalize
@@ -307,7 +307,7 @@ def tokenize_beam(tsv: Path, model_path: str, beam_args: Sequence[str], out_path
 
 
 def tokenize_tf_text(tsv: Path, model_path: str, lower_case: bool = False) -> Tuple[Tuple[int, int], Dict]:
-    """The Transform/serving path: trainer/preprocessing.py's normalize_text + load_tokenizer, in graph."""
+    """The Transform/serving path: text_contract/transform.py's normalize_text + load_tokenizer, in graph."""
     import tensorflow as tf
 
     from text_contract import transform

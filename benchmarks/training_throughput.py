@@ -30,7 +30,6 @@ import tensorflow as tf  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.encoder_speed import NUM_MASKED_POSITIONS, SEQ_LENGTH, make_batch  # noqa: E402
 from benchmarks.harness import CpuShare, Plan, time_interleaved  # noqa: E402
-from trainer.activations import gelu_tanh  # noqa: E402
 from trainer.encoder import AlbertEncoder  # noqa: E402
 from trainer.optimization import create_optimizer  # noqa: E402
 from trainer.presets import get_preset  # noqa: E402

@@ -16,7 +16,11 @@ config = config.with_overrides({"training.train_steps": 500})  # dotted keys, va
 ```
 
 A bad value raises `ConfigError` naming the field (`training.learning_rate must be > 0, got -1`), when the
-config is built: never inside a component. Paths are kept as given; `resolved()` makes local ones absolute
+config is built: never inside a component. Each section checks itself; then what the components will be
+given is built here once (`transform_options`, `vocabulary_parameters`, `training.training_config`,
+`pretrainer_training_config`, `pretraining.data_generation_parameters`) and checked by the components' and
+the trainer's own validation, so the rules have one definition and `pipeline.py` only passes the values on.
+Defaults that belong to a component or to serving are imported from there. Paths are kept as given; `resolved()` makes local ones absolute
 (orchestrators run components in other working directories).
 """
 
@@ -25,8 +29,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from serving import layout
+from text_contract import sentencepiece_training, storage
+from text_contract.transform_options import TransformOptions
+from trainer.training_config import (FINE_TUNING_TASKS, OPTIMIZERS, PRECISIONS, STRATEGIES, TrainingConfig,
+                                     checkpoint_interval)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The labelled sample this project ships (English and Chinese review sentences; see data/README.md).
@@ -34,23 +45,17 @@ DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "sample")
 
 DATA_FORMATS = ("auto", "csv", "tsv", "tfrecord")
 QUOTINGS = ("auto", "csv", "none")
-TASKS = ("classify",)
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
-OPTIMIZERS = ("auto", "adamw", "lamb")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+# Pipeline names become directory names, ML Metadata contexts and orchestrator ids: plain ASCII.
+_PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*", re.ASCII)
 
 
 class ConfigError(ValueError):
     """A pipeline config value is missing or wrong; the message names the field."""
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
 def _absolute(path: Optional[str]) -> Optional[str]:
-    if not path or _is_remote(path):
+    if not path or storage.is_remote(path):
         return path
     return os.path.abspath(os.path.expanduser(path))
 
@@ -103,7 +108,7 @@ class DataConfig:
             raise ConfigError(f"data.label_values must list at least two labels, got {list(self.label_values)}")
         if not 0.0 < self.eval_fraction < 1.0:
             raise ConfigError(f"data.eval_fraction must be between 0 and 1, got {self.eval_fraction}")
-        if self.schema_file and "://" not in self.schema_file and not os.path.isfile(self.schema_file):
+        if self.schema_file and not storage.is_remote(self.schema_file) and not os.path.isfile(self.schema_file):
             raise ConfigError(f"data.schema_file {self.schema_file} does not exist")
         if self.span_pattern is not None and "{SPAN}" not in self.span_pattern:
             raise ConfigError(f"data.span_pattern must contain {{SPAN}}, got {self.span_pattern!r}")
@@ -113,9 +118,9 @@ class DataConfig:
 class VocabularyConfig:
     """The SentencePiece vocabulary (components/sentencepiece_vocab)."""
 
-    size: int = 8000
+    size: int = sentencepiece_training.DEFAULT_VOCAB_SIZE
     lower_case: bool = False
-    character_coverage: float = 0.9995
+    character_coverage: float = sentencepiece_training.DEFAULT_CHARACTER_COVERAGE
     # With a model already served, retrain on its vocabulary: the warm start needs the same token ids.
     reuse_served: bool = True
 
@@ -153,11 +158,11 @@ class TrainingSettings:
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
-        _choice("training.task", self.task, TASKS)
+        _choice("training.task", self.task, FINE_TUNING_TASKS)
         _choice("training.strategy", self.strategy, STRATEGIES)
         _choice("training.optimizer", self.optimizer, OPTIMIZERS)
         _choice("training.precision", self.precision, PRECISIONS)
-        from trainer.presets import PRESETS
+        from trainer.presets import PRESETS  # imports Keras: only when a config is checked
 
         _choice("training.preset", self.preset, tuple(PRESETS))
         for name in ("max_seq_length", "train_steps", "global_batch_size", "checkpoint_every_steps", "num_cpu_devices"):
@@ -178,8 +183,6 @@ class TrainingSettings:
         if clashing:
             raise ConfigError(f"training.extra must not set {clashing}: set them as training fields (or leave "
                               "them to the data)")
-        from trainer.training_config import TrainingConfig
-
         known = {f.name for f in dataclasses.fields(TrainingConfig)}
         unknown = sorted(set(self.extra) - known)
         if unknown:
@@ -196,24 +199,21 @@ class TrainingSettings:
             "weight_decay": self.weight_decay, "optimizer": self.optimizer, "precision": self.precision,
             "xla": self.xla, "strategy": self.strategy, "num_cpu_devices": self.num_cpu_devices,
             "classifier_dropout": self.classifier_dropout,
-            # The trainer needs an interval that divides train_steps: the largest one up to the configured.
-            "checkpoint_every_steps": max(d for d in range(1, min(self.checkpoint_every_steps, self.train_steps) + 1)
-                                          if self.train_steps % d == 0),
+            "checkpoint_every_steps": checkpoint_interval(self.train_steps, self.checkpoint_every_steps),
             **self.extra,
         }
-        from trainer.training_config import TrainingConfig
-
-        try:  # TrainingConfig's own checks, at config time (fields TFX fills in get placeholder values)
-            TrainingConfig.from_dict({**values, "model_dir": "unused", "max_seq_length": self.max_seq_length},
-                                     source="training")
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        _check_training_config(values, self.max_seq_length, "training")
         return values
 
 
 @dataclasses.dataclass(frozen=True)
 class PretrainingSettings:
-    """The optional MLM + SOP branch: PretrainingDataGen on the text, a `pretrain` Trainer, then warm start."""
+    """The optional MLM + SOP branch: PretrainingDataGen on the text, a `pretrain` Trainer, then warm start.
+
+    Checked at config time as the branch will use it: the data generation's settings by PretrainingDataGen's
+    own validation, the Pretrainer's by TrainingConfig (`PipelineConfig.pretrainer_training_config`), even
+    when the branch is off, so turning it on later cannot fail an hour into a run.
+    """
 
     enabled: bool = False
     train_steps: int = 1000
@@ -221,13 +221,26 @@ class PretrainingSettings:
     max_seq_length: int = 64
     learning_rate: float = 2e-3
     dupe_factor: int = 2
+    # The data generation writes this many prediction slots and the Pretrainer parses as many.
+    max_predictions_per_seq: int = 20
 
     def validate(self) -> None:
-        for name in ("train_steps", "global_batch_size", "max_seq_length", "dupe_factor"):
+        for name in ("train_steps", "global_batch_size", "max_seq_length", "dupe_factor", "max_predictions_per_seq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"pretraining.{name} must be >= 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ConfigError(f"pretraining.learning_rate must be > 0, got {self.learning_rate}")
+        from components.pretraining_data import spec as pretraining_spec  # imports TFX: only when checked
+
+        try:
+            pretraining_spec.resolve_parameters(self.data_generation_parameters())
+        except ValueError as error:
+            raise ConfigError(f"pretraining: {error}") from None
+
+    def data_generation_parameters(self) -> Dict[str, Any]:
+        """PretrainingDataGen's settings (the others keep the component's defaults)."""
+        return {"max_seq_length": self.max_seq_length, "dupe_factor": self.dupe_factor,
+                "max_predictions_per_seq": self.max_predictions_per_seq}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,15 +260,19 @@ class EvaluationConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ServingConfig:
+    """Where blessed models are pushed; the name and retention rules are `serving.layout`'s."""
+
     serving_dir: str = "outputs/serving_model"
-    model_name: str = "albert"
-    keep_versions: int = 3
+    model_name: str = layout.DEFAULT_MODEL_NAME
+    keep_versions: int = layout.DEFAULT_KEEP_VERSIONS
 
     def validate(self) -> None:
         if not self.serving_dir:
             raise ConfigError("serving.serving_dir is empty")
-        if not self.model_name or not self.model_name.replace("_", "").replace("-", "").isalnum():
-            raise ConfigError(f"serving.model_name must be letters, digits, '-' or '_', got {self.model_name!r}")
+        try:
+            layout.check_model_name(self.model_name, "serving.model_name")
+        except layout.InvalidModelName as error:
+            raise ConfigError(str(error)) from None
         if self.keep_versions < 1:
             raise ConfigError(f"serving.keep_versions must be >= 1, got {self.keep_versions}")
 
@@ -275,9 +292,9 @@ class OrchestrationConfig:
     airflow_start_date: str = "2026-01-01"
 
     def validate(self) -> None:
-        if not self.pipeline_name or not all(c.isalnum() or c in "-_" for c in self.pipeline_name):
-            raise ConfigError(f"orchestration.pipeline_name must be letters, digits, '-' or '_', got "
-                              f"{self.pipeline_name!r}")
+        if not _PIPELINE_NAME.fullmatch(self.pipeline_name):
+            raise ConfigError(f"orchestration.pipeline_name must be ASCII letters, digits, '-' or '_', starting with "
+                              f"a letter or digit, got {self.pipeline_name!r}")
         if not self.output_dir:
             raise ConfigError("orchestration.output_dir is empty")
         if self.beam_num_workers < 1:
@@ -333,6 +350,55 @@ class PipelineConfig:
     def __post_init__(self):
         for name in SECTIONS:
             getattr(self, name).validate()
+        # What needs more than one section, checked as the components will check it.
+        self.transform_options()
+        self.vocabulary_parameters()
+        self.pretrainer_training_config()
+
+    # -- what the components are given (pipeline.py passes these on; checked at construction) ------------
+
+    def transform_options(self) -> TransformOptions:
+        """The Transform's options (VocabTransform adds the vocabulary's path at run time)."""
+        try:
+            return TransformOptions(
+                text_features=tuple(self.data.text_columns), label_feature=self.data.label_column,
+                label_values=tuple(self.data.label_values) if self.data.label_values else None,
+                max_seq_length=self.training.max_seq_length, lower_case=self.vocabulary.lower_case)
+        except ValueError as error:
+            raise ConfigError(f"data/training/vocabulary: {error}") from None
+
+    def vocabulary_parameters(self) -> Dict[str, Any]:
+        """SentencePieceVocab's parameters, checked by the component's own validation."""
+        from components.sentencepiece_vocab import spec as vocabulary_spec  # imports TFX: only when checked
+
+        values = {
+            vocabulary_spec.TEXT_FEATURES_KEY: list(self.data.text_columns),
+            vocabulary_spec.VOCAB_SIZE_KEY: self.vocabulary.size,
+            vocabulary_spec.LOWER_CASE_KEY: self.vocabulary.lower_case,
+            vocabulary_spec.CHARACTER_COVERAGE_KEY: self.vocabulary.character_coverage,
+        }
+        try:
+            vocabulary_spec.resolve_parameters(values)
+        except ValueError as error:
+            raise ConfigError(f"vocabulary: {error}") from None
+        return values
+
+    def pretrainer_training_config(self) -> Dict[str, Any]:
+        """The pretraining Trainer's `training_config` (its encoder shape and strategy are the classifier's)."""
+        values = {
+            "task": "pretrain", "preset": self.training.preset,
+            "global_batch_size": self.pretraining.global_batch_size,
+            "max_seq_length": self.pretraining.max_seq_length,
+            "max_predictions_per_seq": self.pretraining.max_predictions_per_seq,
+            "learning_rate": self.pretraining.learning_rate,
+            "train_steps": self.pretraining.train_steps,
+            "checkpoint_every_steps": checkpoint_interval(self.pretraining.train_steps,
+                                                          TrainingConfig.checkpoint_every_steps),
+            "warmup_steps": max(1, self.pretraining.train_steps // 10),
+            "dynamic_masking": False, "strategy": self.training.strategy,
+        }
+        _check_training_config(values, self.pretraining.max_seq_length, "pretraining")
+        return values
 
     # -- construction -------------------------------------------------------------------------------------
 
@@ -401,6 +467,15 @@ class PipelineConfig:
     def served_model_dir(self) -> str:
         """`<serving_dir>/<model_name>`: the directory TF Serving's --model_base_path names."""
         return os.path.join(self.serving.serving_dir, self.serving.model_name)
+
+
+def _check_training_config(values: Mapping[str, Any], max_seq_length: int, section: str) -> None:
+    """TrainingConfig's own checks of a Trainer's `training_config`, at config time (the fields TFX and the
+    data fill in get placeholder values)."""
+    try:
+        TrainingConfig.from_dict({**values, "model_dir": "unused", "max_seq_length": max_seq_length}, source=section)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _choice(name: str, value: Any, choices: Tuple[str, ...]) -> None:

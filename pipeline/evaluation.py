@@ -2,8 +2,10 @@
 
 The model is evaluated through the serving contract's `serving_examples` signature (raw tf.Examples, as
 the data arrives) with labels from its `transformed_features` signature (`label_ids`: the ids the model
-was trained on; TFMA calls that signature by name by default). Metrics: accuracy,
-per-class AUC, precision and recall, example count. Thresholds on accuracy: a value threshold (never bless a
+was trained on; TFMA calls that signature by name by default). Metrics: accuracy, example count, and
+per-class AUC, precision and recall for every class of the candidate model (the MetricsSpec's `binarize`
+names no class: ClassMetricsEvaluator fills in the model's class ids when it runs, since only the
+Transform knows how many labels the data has). Thresholds on accuracy: a value threshold (never bless a
 model below `min_accuracy`) and a change threshold against the baseline (the last blessed model):
 accuracy must not drop by more than `max_accuracy_drop`. Without a baseline (the first run) only the
 value threshold applies.
@@ -17,10 +19,10 @@ from pipeline.configs import EvaluationConfig
 from serving import contract
 from text_contract import features
 ACCURACY_METRIC = "SparseCategoricalAccuracy"
-ACCURACY_KEY = "sparse_categorical_accuracy"  # the metric's key in TFMA's output
+ACCURACY_KEY = "sparse_categorical_accuracy"  # the metric's key in TFMA's output (the run summary reads it)
 
 
-def eval_config(evaluation: EvaluationConfig, num_classes: int = 2) -> tfma.EvalConfig:
+def eval_config(evaluation: EvaluationConfig) -> tfma.EvalConfig:
     accuracy = tfma.MetricConfig(
         class_name=ACCURACY_METRIC,
         threshold=tfma.MetricThreshold(
@@ -43,8 +45,7 @@ def eval_config(evaluation: EvaluationConfig, num_classes: int = 2) -> tfma.Eval
         )],
         metrics_specs=[
             tfma.MetricsSpec(metrics=metrics),
-            tfma.MetricsSpec(metrics=per_class,
-                             binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})),
+            tfma.MetricsSpec(metrics=per_class, binarize=tfma.BinarizationOptions()),  # filled in at run time
         ],
         slicing_specs=[tfma.SlicingSpec()],
     )

@@ -20,6 +20,7 @@ import re
 from typing import List, Optional, Sequence, Tuple
 
 from pipeline.configs import DataConfig
+from text_contract import storage
 
 EVAL_NAMES = ("dev", "eval", "validation", "valid")
 TEXT_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv"}
@@ -97,7 +98,7 @@ def _eval_buckets(fraction: float) -> int:
 
 def plan_input(data: DataConfig) -> InputPlan:
     path = os.path.abspath(os.path.expanduser(data.path))
-    if "://" in data.path:
+    if storage.is_remote(data.path):
         raise InputError(f"data.path {data.path}: remote paths are read by ExampleGen but cannot be checked here; "
                          "use a local copy for `albert-tfx run`")
     if not os.path.exists(path):
@@ -230,4 +231,4 @@ def plan_remote_input(data: DataConfig) -> InputPlan:
 
 def plan_any_input(data: DataConfig) -> InputPlan:
     """`plan_input` for local data (checked), `plan_remote_input` for remote data."""
-    return plan_remote_input(data) if "://" in data.path else plan_input(data)
+    return plan_remote_input(data) if storage.is_remote(data.path) else plan_input(data)

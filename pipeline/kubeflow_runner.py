@@ -29,7 +29,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
 
     config = kubeflow_config(config.resolved())
     plan = inputs.plan_any_input(config.data)
-    pipeline = create_pipeline(dataclasses.replace(config), plan)
+    pipeline = create_pipeline(config, plan)
     # KubeflowV2 takes the pipeline root as given (orchestration.output_dir/pipeline_root).
     output_file = os.path.abspath(output_file)
     os.makedirs(os.path.dirname(output_file), exist_ok=True)

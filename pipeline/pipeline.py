@@ -3,8 +3,9 @@
     TextExampleGen | ImportExampleGen (the newest {SPAN})
       -> StatisticsGen -> SchemaGen | ImportSchemaGen -> StrictExampleValidator (anomalies stop the run)
       -> SentencePieceVocab (reuses the served model's vocabulary when there is one)
-      -> VocabTransform (trainer/preprocessing.py) -> Trainer (trainer/run_fn.py, warm start from the served model)
-      -> Resolver (latest blessed model) -> Evaluator (TFMA gate vs that baseline)
+      -> VocabTransform (text_contract/transform.py) -> Trainer (trainer/run_fn.py, warm start from the served model)
+      -> Resolver (latest blessed model) -> ClassMetricsEvaluator (TFMA gate vs that baseline; per-class
+         metrics for every class of the model)
       -> ServingPusher (serving/push.py: op-checked, atomic, versioned; only when blessed)
     optional: SentencePieceVocab -> PretrainingDataGen -> Trainer (pretrain) -> the classifier's base_model
 """
@@ -16,6 +17,7 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.class_metrics_evaluator import ClassMetricsEvaluator
 from components.pretraining_data import PretrainingDataGen
 from components.sentencepiece_vocab import SentencePieceVocab
 from components.serving_pusher import ServingPusher
@@ -28,22 +30,14 @@ from serving import contract
 from text_contract import transform_options
 from trainer import run_fn as run_fn_lib
 
-PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
+PREPROCESSING_FN = "text_contract.transform.preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"
 # The served models' vocabularies (the export keeps its spm.model in assets.extra), newest version last.
 SERVED_VOCABULARY_GLOB = os.path.join("*", contract.ASSETS_EXTRA_DIR, contract.VOCABULARY_FILE)
 
 
 def transform_custom_config(config: PipelineConfig) -> dict:
-    values = {
-        transform_options.TEXT_FEATURES_KEY: list(config.data.text_columns),
-        transform_options.LABEL_FEATURE_KEY: config.data.label_column,
-        transform_options.MAX_SEQ_LENGTH_KEY: config.training.max_seq_length,
-        transform_options.LOWER_CASE_KEY: config.vocabulary.lower_case,
-    }
-    if config.data.label_values:
-        values[transform_options.LABEL_VALUES_KEY] = list(config.data.label_values)
-    return values
+    return config.transform_options().to_custom_config()
 
 
 def trainer_custom_config(config: PipelineConfig) -> dict:
@@ -85,10 +79,7 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
 
     vocabulary = SentencePieceVocab(
         examples=examples,
-        text_features=list(config.data.text_columns),
-        vocab_size=config.vocabulary.size,
-        lower_case=config.vocabulary.lower_case,
-        character_coverage=config.vocabulary.character_coverage,
+        **config.vocabulary_parameters(),
         reuse_model_glob=(os.path.join(config.served_model_dir, SERVED_VOCABULARY_GLOB)
                           if config.vocabulary.reuse_served else ""),
     )
@@ -112,8 +103,7 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
             examples=examples,
             text_feature=config.data.text_columns[0],
             splits=["train"],  # never the eval rows: the Evaluator judges on them
-            max_seq_length=config.pretraining.max_seq_length,
-            dupe_factor=config.pretraining.dupe_factor,
+            **config.pretraining.data_generation_parameters(),
         )
         pretrainer = tfx.components.Trainer(
             run_fn=RUN_FN,
@@ -121,14 +111,7 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
             # PretrainingDataGen writes one split; no evaluation during pretraining.
             train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.pretraining.train_steps),
             eval_args=tfx.proto.EvalArgs(splits=["train"], num_steps=0),
-            custom_config={run_fn_lib.TRAINING_CONFIG_KEY: {
-                "task": "pretrain", "preset": config.training.preset,
-                "global_batch_size": config.pretraining.global_batch_size,
-                "max_seq_length": config.pretraining.max_seq_length,
-                "learning_rate": config.pretraining.learning_rate,
-                "warmup_steps": max(1, config.pretraining.train_steps // 10),
-                "dynamic_masking": False, "strategy": config.training.strategy,
-            }},
+            custom_config={run_fn_lib.TRAINING_CONFIG_KEY: config.pretrainer_training_config()},
         ).with_id("Pretrainer")
         components += [pretraining_data, pretrainer]
         base_model = pretrainer.outputs["model"]
@@ -148,12 +131,12 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    evaluator = ClassMetricsEvaluator(
         examples=examples,
         model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
         eval_config=evaluation.eval_config(config.evaluation),
-    )
+    ).with_id("Evaluator")  # the id of earlier runs' Evaluator: the same ML Metadata node and cache
     pusher = ServingPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

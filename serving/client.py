@@ -24,7 +24,7 @@ import logging
 import random
 import re
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
@@ -32,7 +32,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2, input_pb2,
                                      model_pb2, model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
 
-from serving import contract
+from serving import contract, layout
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ClientConfig:
     """Where the server is, which model to ask, and how to call it."""
 
     target: str  # HOST:PORT
-    model_name: str = contract.DEFAULT_MODEL_NAME
+    model_name: str = layout.DEFAULT_MODEL_NAME
     version: Optional[int] = None
     version_label: Optional[str] = None
     deadline_s: float = 10.0
@@ -411,8 +411,3 @@ def status_json(model_name: str, statuses: Sequence[VersionStatus]) -> Dict[str,
 
 def metadata_json(metadata: ModelMetadata) -> Dict[str, Any]:
     return metadata.to_dict()
-
-
-def tensor_outputs(response: predict_pb2.PredictResponse) -> Mapping[str, np.ndarray]:
-    """A PredictResponse's outputs as numpy arrays."""
-    return {key: tf.make_ndarray(value) for key, value in response.outputs.items()}

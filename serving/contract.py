@@ -24,7 +24,7 @@ Signatures (all with a dynamic batch dimension; tokenization runs inside the gra
   name by default (its TransformedFeaturesExtractor), so an EvalConfig can use `label_key: "label_ids"`:
   the label ids the model was trained on (TFT orders the label vocabulary by frequency, so raw labels such
   as 0/1 need not equal their ids). Not for serving clients.
-- Label names come from the Transform's label vocabulary (`trainer.preprocessing.LABEL_VOCABULARY`):
+- Label names come from the Transform's label vocabulary (`text_contract.features.LABEL_VOCABULARY`):
   `label_id` indexes them.
 
 Files: `assets.extra/albert_tfx_metadata.json` (see `ExportMetadata`; TF Serving does not load
@@ -39,7 +39,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from text_contract.features import LABEL_IDS, PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
+from text_contract import features
 
 # Bumped when a signature, key, dtype or the metadata layout changes incompatibly.
 CONTRACT_VERSION = 1
@@ -79,22 +79,8 @@ PREDICT_OUTPUTS = (PROBABILITIES_OUTPUT, LABEL_ID_OUTPUT, LABEL_OUTPUT)
 SCORES_OUTPUT = "scores"
 CLASSES_OUTPUT = "classes"
 CLASSIFY_OUTPUTS = (SCORES_OUTPUT, CLASSES_OUTPUT)
-# Output keys of transformed_features: the Transform's outputs (trainer/data_contract.py names).
-TRANSFORM_OUTPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK,
-                     LABEL_IDS)
-
-# dtypes (numpy / tf names) and ranks of every input and output, for clients and servers to check.
-INPUT_DTYPE = "string"
-OUTPUT_DTYPES = {
-    PROBABILITIES_OUTPUT: "float32",
-    LABEL_ID_OUTPUT: "int64",
-    LABEL_OUTPUT: "string",
-    SCORES_OUTPUT: "float32",
-    CLASSES_OUTPUT: "string",
-    **{name: "int64" for name in TRANSFORM_OUTPUTS},
-}
-OUTPUT_RANKS = {PROBABILITIES_OUTPUT: 2, LABEL_ID_OUTPUT: 1, LABEL_OUTPUT: 1, SCORES_OUTPUT: 2, CLASSES_OUTPUT: 2,
-                **{name: 1 if name == LABEL_IDS else 2 for name in TRANSFORM_OUTPUTS}}
+# Output keys of transformed_features: the Transform's outputs.
+TRANSFORM_OUTPUTS = features.TRANSFORMED_FEATURES
 
 # Files inside an export directory.
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -103,13 +89,6 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 # The SentencePiece model the Transform embedded, kept beside the metadata (retraining reuses it).
 VOCABULARY_FILE = "spm.model"
 SAVED_MODEL_FILE = "saved_model.pb"
-
-# Where exports are served: `<serving base>/<model name>/<version>/` (serving/push.py), the name TF Serving
-# serves them under (serving/deploy/models.config) and how many pushed versions stay on disk. The pipeline's
-# ServingConfig defaults agree. Keep >= the `num_versions` TF Serving's version policy serves, plus one to roll
-# back to.
-DEFAULT_MODEL_NAME = "albert"
-DEFAULT_KEEP_VERSIONS = 3
 
 
 def text_input_keys(num_texts: int) -> Tuple[str, ...]:

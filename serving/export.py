@@ -21,12 +21,12 @@ well as the session-based loader that TF Serving uses (the tests run both).
 
 Every export carries TF Serving warmup requests (`serving/warmup.py`), written with the rest.
 
-Export is atomic on a local file system: everything is written into a hidden staging directory beside
-`export_dir`, checked against the contract, fsynced, then renamed into place; a failure leaves neither a
-partial `export_dir` nor the staging directory. For a remote `export_dir` (`gs://...`, as Kubeflow gives
-the Trainer) the export is staged locally and then copied with tf.io.gfile, which cannot rename
-directories atomically; TFX publishes the Trainer's output only after run_fn succeeds, and the push step
-is where serving-side atomicity is enforced. Anything that loads the result must `import tensorflow_text`
+Export goes through `text_contract.storage.publish_directory`: everything is written into a staging
+directory, checked against the contract, then published whole. On a local file system that is a hidden
+directory beside `export_dir`, fsynced and renamed into place (a failure leaves neither a partial
+`export_dir` nor the staging directory); for a remote `export_dir` (`gs://...`, as Kubeflow gives the
+Trainer), a local staging directory copied with tf.io.gfile, saved_model.pb last (TFX publishes the
+Trainer's output only after run_fn succeeds, and the push step enforces serving-side atomicity). Anything that loads the result must `import tensorflow_text`
 first.
 """
 
@@ -36,7 +36,6 @@ import datetime
 import hashlib
 import logging
 import os
-import tempfile
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import keras
@@ -45,15 +44,14 @@ import tensorflow_text  # noqa: F401  (registers the SentencePiece ops of the tr
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
-from serving import contract
+from serving import contract, layout
 from serving import warmup
-from text_contract.features import LABEL_VOCABULARY, PADDING_MASK, SEGMENT_IDS, TOKEN_IDS
-from text_contract.storage import publish_directory
+from text_contract import features, pieces, storage
 
 logger = logging.getLogger(__name__)
 
 # The transformed features the encoder reads (int64 from the Transform, int32 into the model).
-MODEL_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)
+MODEL_INPUTS = features.MODEL_INPUTS
 
 TransformOutputLike = Union[str, os.PathLike, tft.TFTransformOutput]
 
@@ -68,13 +66,13 @@ def transform_output(value: TransformOutputLike) -> tft.TFTransformOutput:
 
 
 def label_names_from_transform(tf_transform_output: TransformOutputLike) -> list:
-    """The label names in label-id order: the Transform's `LABEL_VOCABULARY` vocabulary file."""
+    """The label names in label-id order: the Transform's `features.LABEL_VOCABULARY` vocabulary file."""
     output = transform_output(tf_transform_output)
     try:
-        names = output.vocabulary_by_name(LABEL_VOCABULARY)
+        names = output.vocabulary_by_name(features.LABEL_VOCABULARY)
     except Exception as error:  # TFT raises various errors for a missing vocabulary
         raise ExportError(
-            f"the transform output has no {LABEL_VOCABULARY!r} vocabulary (was it made without a label "
+            f"the transform output has no {features.LABEL_VOCABULARY!r} vocabulary (was it made without a label "
             f"feature?): {error}"
         ) from None
     return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
@@ -82,9 +80,9 @@ def label_names_from_transform(tf_transform_output: TransformOutputLike) -> list
 
 def max_seq_length_from_transform(tf_transform_output: TransformOutputLike) -> int:
     spec = transform_output(tf_transform_output).transformed_feature_spec()
-    token_ids = spec.get(TOKEN_IDS)
+    token_ids = spec.get(features.TOKEN_IDS)
     if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) != 1:
-        raise ExportError(f"the transform output has no fixed-length {TOKEN_IDS!r} feature: {token_ids}")
+        raise ExportError(f"the transform output has no fixed-length {features.TOKEN_IDS!r} feature: {token_ids}")
     return int(token_ids.shape[0])
 
 
@@ -234,10 +232,8 @@ def _vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
         model_bytes = handle.read()
     facts: Dict[str, Any] = {"vocabulary_sha256": hashlib.sha256(model_bytes).hexdigest()}
     try:
-        import sentencepiece
-
-        facts["vocabulary_size"] = sentencepiece.SentencePieceProcessor(model_proto=model_bytes).get_piece_size()
-    except Exception as error:  # a hash without a size is still worth recording
+        facts["vocabulary_size"] = pieces.piece_count(model_bytes)
+    except pieces.VocabularyError as error:  # a hash without a size is still worth recording
         logger.warning("could not read %s as a SentencePiece model: %s", vocabulary_path, error)
     return facts
 
@@ -246,20 +242,6 @@ def _versions() -> Dict[str, str]:
     versions = {"tensorflow": tf.__version__, "keras": keras.__version__, "tensorflow_transform": tft.__version__}
     versions["tensorflow_text"] = getattr(tensorflow_text, "__version__", "unknown")
     return versions
-
-
-def is_remote(path: str) -> bool:
-    """A path with a scheme (gs://, s3://, hdfs://): written through tf.io.gfile, without atomic renames."""
-    return "://" in path
-
-
-def copy_tree(source: str, destination: str) -> None:
-    """Copies a directory tree with tf.io.gfile (local or remote on either side)."""
-    for directory, _, files in tf.io.gfile.walk(source):
-        target = os.path.join(destination, os.path.relpath(directory, source)) if directory != source else destination
-        tf.io.gfile.makedirs(target)
-        for name in files:
-            tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name), overwrite=True)
 
 
 def _write_export(module: ClassifierServingModule, staging: str, metadata: contract.ExportMetadata,
@@ -284,7 +266,7 @@ def export_classifier(
     *,
     text_features: Sequence[str],
     label_names: Optional[Sequence[str]] = None,
-    model_name: str = "albert",
+    model_name: str = layout.DEFAULT_MODEL_NAME,
     preset: Optional[str] = None,
     vocabulary_path: Optional[str] = None,
     extra_metadata: Optional[Mapping[str, Any]] = None,
@@ -294,7 +276,7 @@ def export_classifier(
 
     `tf_transform_output`: the Transform output directory (or a `tft.TFTransformOutput`).
     `text_features`: the raw text feature names the Transform reads, one or two (`text`, `text_pair`).
-    `label_names`: in label-id order; default: the Transform's `LABEL_VOCABULARY` vocabulary.
+    `label_names`: in label-id order; default: the Transform's `features.LABEL_VOCABULARY` vocabulary.
     `vocabulary_path`: the SentencePiece model the Transform embedded, for the metadata's hash and size.
     An existing non-empty `export_dir` is an error unless `overwrite`. Returns `export_dir`.
     """
@@ -341,13 +323,7 @@ def export_classifier(
     if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir) and not overwrite:
         raise FileExistsError(f"{export_dir}: exists and is not empty (pass overwrite=True to replace it)")
     module = ClassifierServingModule(model, output, text_features, labels)
-    if is_remote(export_dir):
-        with tempfile.TemporaryDirectory(prefix="albert-tfx-export-") as local:
-            _write_export(module, os.path.join(local, "export"), metadata, vocabulary_path)
-            if tf.io.gfile.exists(export_dir):
-                tf.io.gfile.rmtree(export_dir)
-            copy_tree(os.path.join(local, "export"), export_dir)
-    else:
-        publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata, vocabulary_path))
+    storage.publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata, vocabulary_path),
+                              written_last=(contract.SAVED_MODEL_FILE,))
     logger.info("exported %s (%d classes: %s) to %s", model_name, num_classes, labels, export_dir)
     return export_dir

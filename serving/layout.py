@@ -19,11 +19,12 @@ import os
 import re
 from typing import List, Optional
 
+from serving.contract import SAVED_MODEL_FILE
+
 # The name serving/deploy/models.config serves, and how many pushed versions stay on disk. Keep the latter
 # >= the `num_versions` TF Serving's version policy serves, plus one to roll back to.
 DEFAULT_MODEL_NAME = "albert"
 DEFAULT_KEEP_VERSIONS = 3
-SAVED_MODEL_FILE = "saved_model.pb"
 
 MODEL_NAME_RULE = "ASCII letters, digits, '-' or '_', starting with a letter or digit"
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}", re.ASCII)

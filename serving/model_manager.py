@@ -30,8 +30,9 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from serving import contract
+from serving import contract, layout
 from serving.batching import BatchingConfig, BatchScheduler, batch_size_of
+from text_contract import storage
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def read_model_config_file(path: str) -> List[ModelConfig]:
             policy = VersionPolicy("specific", versions=tuple(policy_proto.specific.versions))
         else:
             policy = VersionPolicy("all")
-        base_path = config.base_path if "://" in config.base_path else os.path.join(base_dir, config.base_path)
+        base_path = config.base_path if storage.is_remote(config.base_path) else os.path.join(base_dir, config.base_path)
         models.append(ModelConfig(config.name, base_path, policy, dict(config.version_labels)))
     names = [m.name for m in models]
     if len(set(names)) != len(names):
@@ -128,24 +129,10 @@ def read_model_config_file(path: str) -> List[ModelConfig]:
 
 
 def versions_on_disk(base_path: str) -> Dict[int, str]:
-    """`{version: directory}` for the integer-named directories of `base_path` that hold a saved_model.pb.
-
-    Like TF Serving, non-numeric names (hidden staging directories of an atomic push) are ignored; a numeric
-    directory still being written without a saved_model.pb is skipped until it has one.
-    """
-    import tensorflow as tf
-
-    if not tf.io.gfile.isdir(base_path):
-        return {}
-    found = {}
-    for entry in tf.io.gfile.listdir(base_path):
-        name = entry.rstrip("/")
-        if not name.isdigit():
-            continue
-        directory = os.path.join(base_path, name)
-        if tf.io.gfile.exists(os.path.join(directory, contract.SAVED_MODEL_FILE)):
-            found[int(name)] = directory
-    return found
+    """`{version: directory}` of the versions under `base_path` that a server would load (`serving.layout`):
+    numeric directory names only (a push's hidden staging directories are ignored), and only once the
+    directory holds a saved_model.pb."""
+    return {v.version: v.path for v in layout.version_dirs(base_path)}
 
 
 class Servable:

@@ -7,16 +7,16 @@ picks among them) and ignores every other name. `push_export`:
    contract (`contract.missing_from_contract`), or ops the TF Serving release we deploy lacks
    (`serving.op_check`); nothing is written before these checks pass;
 2. picks the version: one more than the largest existing (1 for the first push), or the one asked for;
-3. copies the export (tf.io.gfile: the source may be remote, e.g. a Kubeflow Model artifact on gs://) into a
-   hidden temporary directory inside `<serving_base>/<model_name>/`, fsyncs every file and directory, then
-   renames it to the version number. The server sees the whole version or nothing; a failure removes the
-   temporary directory and never touches existing versions;
+3. publishes a copy of the export (the source may be remote, e.g. a Kubeflow Model artifact on gs://) as that
+   version with `text_contract.storage.publish_copy`: on a local (or POSIX network) serving base, a hidden
+   staging directory inside `<serving_base>/<model_name>/`, fsynced, then renamed to the version number, so
+   the server sees the whole version or nothing; on an object store (gs://, s3://), which cannot rename
+   directories, a copy straight into the version directory with saved_model.pb last, as TFX's own Pusher
+   does. A failure removes what it wrote and never touches existing versions;
 4. only then removes the versions beyond the newest `keep_versions` (renamed aside first, so the server never
    sees half a deleted version).
 
-Atomicity needs a local (or POSIX network) file system for the serving base: object stores (gs://, s3://)
-cannot rename directories. For those the export is copied straight into the version directory with
-saved_model.pb last, as TFX's own Pusher does, and a failure removes what was copied (best effort).
+Version numbers and listings follow `serving.layout`.
 """
 
 from __future__ import annotations
@@ -24,21 +24,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
-import shutil
-import tempfile
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import tensorflow as tf
 
-from serving import contract
-from text_contract.storage import current_umask, fsync_directory, fsync_tree
+from serving import contract, layout
 from serving import op_check
+from text_contract import storage
 
 logger = logging.getLogger(__name__)
 
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # the pipeline's ServingConfig allows the same
-_VERSION_DIR = re.compile(r"^[0-9]+$")  # what TF Serving takes for a version directory
+# A staging directory untouched for this long belongs to a push that was killed (kill -9, power loss).
+STALE_STAGING_SECONDS = 3600
+# Staging and removal names of pushes by albert-tfx before 0.2 (`.N.pushing-*`, `.N.removing-*`): cleaned
+# up like today's.
+_LEGACY_STAGING_MARKERS = (".pushing-", ".removing-")
 
 
 class PushError(ValueError):
@@ -59,37 +59,6 @@ class PushResult:
     path: str
     removed_versions: Tuple[int, ...] = ()
     created: bool = True
-
-
-def is_remote(path: str) -> bool:
-    return "://" in path
-
-
-def model_dir(serving_base: str, model_name: str) -> str:
-    """`<serving_base>/<model_name>`: the base path TF Serving's model config names."""
-    _check_model_name(model_name)
-    return os.path.join(os.fspath(serving_base), model_name)
-
-
-def list_versions(serving_base: str, model_name: str = contract.DEFAULT_MODEL_NAME) -> List[int]:
-    """The versions pushed for `model_name`, oldest first (empty when there are none)."""
-    directory = model_dir(serving_base, model_name)
-    return sorted({version for version, _ in _version_dirs(directory)}) if tf.io.gfile.isdir(directory) else []
-
-
-def _version_dirs(directory: str) -> List[Tuple[int, str]]:
-    """(version, directory name) of the version directories, oldest first ("007" is version 7, as for TF
-    Serving)."""
-    names = (name.rstrip("/") for name in tf.io.gfile.listdir(directory))  # gs:// lists directories with a "/"
-    return sorted((int(name), name) for name in names
-                  if _VERSION_DIR.match(name) and tf.io.gfile.isdir(os.path.join(directory, name)))
-
-
-def latest_version_dir(serving_base: str, model_name: str = contract.DEFAULT_MODEL_NAME) -> Optional[str]:
-    """The directory of the newest version (the one TF Serving's default `latest` policy serves), or None."""
-    directory = model_dir(serving_base, model_name)
-    versions = _version_dirs(directory) if tf.io.gfile.isdir(directory) else []
-    return os.path.join(directory, versions[-1][1]) if versions else None
 
 
 def verify_export(export_dir: str) -> contract.ExportMetadata:
@@ -119,8 +88,8 @@ def verify_export(export_dir: str) -> contract.ExportMetadata:
 def push_export(
     export_dir: str,
     serving_base: str,
-    model_name: str = contract.DEFAULT_MODEL_NAME,
-    keep_versions: Optional[int] = contract.DEFAULT_KEEP_VERSIONS,
+    model_name: str = layout.DEFAULT_MODEL_NAME,
+    keep_versions: Optional[int] = layout.DEFAULT_KEEP_VERSIONS,
     version: Optional[int] = None,
     check_ops: bool = True,
     skip_if_unchanged: bool = False,
@@ -135,7 +104,10 @@ def push_export(
     Raises `PushError` for a bad export or arguments, `VersionExistsError` for a taken version.
     """
     export_dir, serving_base = os.fspath(export_dir), os.fspath(serving_base)
-    _check_model_name(model_name)
+    try:
+        target_parent = layout.model_dir(serving_base, model_name)
+    except layout.InvalidModelName as error:
+        raise PushError(str(error)) from None
     if keep_versions is not None and (isinstance(keep_versions, bool) or not isinstance(keep_versions, int)
                                       or keep_versions < 1):
         raise PushError(f"keep_versions must be a positive integer or None, got {keep_versions!r}")
@@ -145,37 +117,35 @@ def push_export(
     if check_ops:
         op_check.check_export_ops(export_dir)
 
-    target_parent = model_dir(serving_base, model_name)
-    existing = list_versions(serving_base, model_name)
-    if skip_if_unchanged and existing:
-        latest = latest_version_dir(serving_base, model_name)
-        if _same_model(export_dir, latest):
-            logger.info("%s holds the same model as %s; nothing pushed", latest, export_dir)
-            return PushResult(model_name, existing[-1], latest, created=False)
+    # Every numeric directory takes its number, complete or not: a new version never reuses one.
+    taken = [v.version for v in layout.version_dirs(target_parent, complete_only=False)]
+    if skip_if_unchanged:
+        latest = layout.version_dirs(target_parent)
+        if latest and _same_model(export_dir, latest[-1].path):
+            logger.info("%s holds the same model as %s; nothing pushed", latest[-1].path, export_dir)
+            return PushResult(model_name, latest[-1].version, latest[-1].path, created=False)
     if version is None:
-        version = existing[-1] + 1 if existing else 1
-    elif version in existing:
+        version = max(taken) + 1 if taken else 1
+    elif version in taken:
         raise VersionExistsError(f"{os.path.join(target_parent, str(version))} already exists")
-    elif existing and version < existing[-1]:
-        raise VersionExistsError(f"version {version} is older than the latest version {existing[-1]} of "
+    elif taken and version < max(taken):
+        raise VersionExistsError(f"version {version} is older than the latest version {max(taken)} of "
                                  f"{target_parent}; TF Serving would not serve it as the latest")
     destination = os.path.join(target_parent, str(version))
     tf.io.gfile.makedirs(target_parent)
-    if not is_remote(target_parent):
-        _remove_stale_staging(target_parent)
-    if is_remote(target_parent):
-        _copy_in_place(export_dir, destination)
-    else:
-        _copy_atomically(export_dir, destination)
+    if not storage.is_remote(target_parent):
+        for path in storage.remove_stale_staging(target_parent, STALE_STAGING_SECONDS,
+                                                 (storage.STAGING_MARKER, storage.RETIRED_MARKER)
+                                                 + _LEGACY_STAGING_MARKERS):
+            logger.info("removed %s, left by an interrupted push", path)
+    try:
+        # The server sees the whole version or nothing (saved_model.pb last where a rename cannot ensure it).
+        storage.publish_copy(export_dir, destination, replace=False, written_last=(contract.SAVED_MODEL_FILE,))
+    except FileExistsError as error:
+        raise VersionExistsError(f"{destination} appeared during the push (a concurrent push?)") from error
     logger.info("pushed %s to %s", export_dir, destination)
     removed = _remove_old_versions(target_parent, keep_versions, newest=version)
     return PushResult(model_name=model_name, version=version, path=destination, removed_versions=removed)
-
-
-def _check_model_name(model_name: str) -> None:
-    if not isinstance(model_name, str) or not _MODEL_NAME.match(model_name):
-        raise PushError(f"model name must be letters, digits, '-' or '_' (not starting with '-' or '_'), "
-                        f"got {model_name!r}")
 
 
 def _same_model(export_dir: str, version_dir: str) -> bool:
@@ -190,88 +160,17 @@ def _same_model(export_dir: str, version_dir: str) -> bool:
     return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
-def _export_files(source: str) -> List[Tuple[str, str]]:
-    """(source path, path relative to `source`) of every file, saved_model.pb last: readers that see it take
-    the directory for complete (TF Serving, TFX)."""
-    files = []
-    for directory, _, names in tf.io.gfile.walk(source):
-        relative_dir = os.path.relpath(directory, source) if directory.rstrip("/") != source.rstrip("/") else ""
-        files.extend((os.path.join(directory, n), os.path.join(relative_dir, n)) for n in names)
-    return sorted(files, key=lambda item: (item[1] == contract.SAVED_MODEL_FILE, item[1]))
-
-
-def _copy_file(source: str, destination: str) -> None:
-    tf.io.gfile.makedirs(os.path.dirname(destination))
-    tf.io.gfile.copy(source, destination, overwrite=False)
-
-
-def _copy_atomically(export_dir: str, destination: str) -> None:
-    parent = os.path.dirname(destination)
-    # A hidden, non-numeric name: TF Serving does not take it for a version while it fills.
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.pushing-", dir=parent)
-    try:
-        os.chmod(staging, 0o777 & ~current_umask())  # not mkdtemp's 0700: the server may run as another user
-        for source, relative in _export_files(export_dir):
-            _copy_file(source, os.path.join(staging, relative))
-        fsync_tree(staging)
-        try:
-            os.rename(staging, destination)  # fails if a non-empty directory of that name appeared meanwhile
-        except OSError as error:
-            if os.path.exists(destination):
-                raise VersionExistsError(f"{destination} appeared during the push (a concurrent push?)") from error
-            raise
-        fsync_directory(parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-# A staging directory untouched for this long belongs to a push that was killed (kill -9, power loss).
-STALE_STAGING_SECONDS = 3600
-
-
-def _remove_stale_staging(parent: str) -> List[str]:
-    """Removes staging directories (`.N.pushing-*`) of pushes killed before they could clean up."""
-    import time
-
-    removed = []
-    for name in os.listdir(parent):
-        path = os.path.join(parent, name)
-        if ".pushing-" in name and name.startswith(".") and os.path.isdir(path):
-            if time.time() - os.path.getmtime(path) > STALE_STAGING_SECONDS:
-                shutil.rmtree(path, ignore_errors=True)
-                logger.info("removed %s, left by an interrupted push", path)
-                removed.append(path)
-    return removed
-
-
-def _copy_in_place(export_dir: str, destination: str) -> None:
-    try:
-        for source, relative in _export_files(export_dir):
-            _copy_file(source, os.path.join(destination, relative))
-    except BaseException:
-        if tf.io.gfile.exists(destination):
-            tf.io.gfile.rmtree(destination)
-        raise
-
-
 def _remove_old_versions(parent: str, keep_versions: Optional[int], newest: int) -> Tuple[int, ...]:
     if keep_versions is None:
         return ()
-    versions = _version_dirs(parent)
-    if newest not in {v for v, _ in versions}:  # never delete anything unless the new version is in place
+    versions = layout.version_dirs(parent, complete_only=False)
+    if newest not in {v.version for v in versions}:  # never delete anything unless the new version is in place
         raise RuntimeError(f"version {newest} is missing from {parent} after the push; nothing removed")
-    kept = {v for v, _ in versions[-keep_versions:]} | {newest}
-    old_dirs = [(v, name) for v, name in versions if v not in kept]
-    for _, name in old_dirs:
-        path = os.path.join(parent, name)
-        if is_remote(parent):
-            tf.io.gfile.rmtree(path)
-            continue
-        aside = tempfile.mkdtemp(prefix=f".{name}.removing-", dir=parent)
-        os.rename(path, os.path.join(aside, name))  # the version disappears at once, whole
-        shutil.rmtree(aside, ignore_errors=True)
-    removed = tuple(sorted({v for v, _ in old_dirs}))
+    kept = {v.version for v in versions[-keep_versions:]} | {newest}
+    old = [v for v in versions if v.version not in kept]
+    for version_dir in old:
+        storage.remove_directory(version_dir.path)  # local: renamed aside first, so it disappears whole
+    removed = tuple(sorted({v.version for v in old}))
     if removed:
         logger.info("removed versions %s of %s (keeping %d)", list(removed), parent, keep_versions)
     return removed

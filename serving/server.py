@@ -34,7 +34,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
@@ -44,7 +44,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_log_pb2,
                                      prediction_service_pb2_grpc)
 
-from serving import contract
+from serving import contract, layout
 from serving.batching import BatchingConfig, BatchTooLarge, QueueFull, SchedulerClosed, TaskExpired
 from serving.client import SIGNATURE_DEF_FIELD
 from serving.model_manager import (InvalidModelSpec, ModelConfig, ModelRegistry, Servable, ServableNotFound,
@@ -94,7 +94,7 @@ class ServerConfig:
             raise ValueError("TLS needs both a certificate and a key file")
 
     @classmethod
-    def for_base_path(cls, base_path: str, model_name: str = contract.DEFAULT_MODEL_NAME, **kwargs) -> "ServerConfig":
+    def for_base_path(cls, base_path: str, model_name: str = layout.DEFAULT_MODEL_NAME, **kwargs) -> "ServerConfig":
         """One model, the newest version under `base_path` (TF Serving's --model_base_path/--model_name)."""
         return cls(models=(ModelConfig(model_name, base_path, VersionPolicy()),), **kwargs)
 

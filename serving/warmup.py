@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import classification_pb2, predict_pb2, prediction_log_pb2
 
-from serving import contract
+from serving import contract, layout
 
 DEFAULT_BATCH_SIZES = (1, 8)
 # TF Serving reads at most this many (tensorflow_serving/servables/tensorflow/saved_model_warmup_util.h:
@@ -65,7 +65,7 @@ def _example(features: Dict[str, str]) -> tf.train.Example:
 def build_warmup_requests(
     metadata: contract.ExportMetadata,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
-    model_name: str = contract.DEFAULT_MODEL_NAME,
+    model_name: str = layout.DEFAULT_MODEL_NAME,
 ) -> List[prediction_log_pb2.PredictionLog]:
     """A Predict (`serving_default`) and a Classify (`classify`) PredictionLog per batch size.
 
@@ -110,7 +110,7 @@ def write_warmup_requests(
     half of it.
     """
     metadata = metadata or contract.read_metadata(export_dir)
-    logs = build_warmup_requests(metadata, batch_sizes, model_name=metadata.model_name or contract.DEFAULT_MODEL_NAME)
+    logs = build_warmup_requests(metadata, batch_sizes, model_name=metadata.model_name or layout.DEFAULT_MODEL_NAME)
     path = contract.warmup_path(export_dir)
     tf.io.gfile.makedirs(os.path.dirname(path))
     temporary = path + ".tmp"

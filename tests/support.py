@@ -43,6 +43,16 @@ def read_tsv(path: pathlib.Path, header: bool, limit: int = 0):
     return rows[:limit] if limit else rows
 
 
+def truncate_one_at_a_time(a: int, b: int, budget: int):
+    """BERT/ALBERT's _truncate_seq_pair on lengths: the longer side (b on a tie) loses a piece until a + b fits."""
+    while a + b > budget:
+        if a > b:
+            a -= 1
+        else:
+            b -= 1
+    return a, b
+
+
 def encoder_batch(vocab_size: int, batch: int = 3, length: int = 12, seed: int = 0):
     """Token ids, a sentence pair's segment ids and right padding of different lengths per row."""
     rng = np.random.default_rng(seed)

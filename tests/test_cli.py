@@ -5,11 +5,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 
 from albert_tfx.cli import main
-from tests.conftest import PARITY
-from tests.trainer.checkpoints.parity import assert_matches, expected, pretrainer_outputs
+from tests.support import PARITY
+from tests.trainer.checkpoints.support import assert_matches, expected, pretrainer_outputs
 from trainer.checkpoints import load_converted
 
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from albert_tfx import cli
+from tests import support
 
 
 def _run(capsys, *argv):
@@ -17,7 +18,7 @@ def _run(capsys, *argv):
 def test_print_config_shows_flags_and_set_overrides_applied(capsys, tmp_path):
     config_file = tmp_path / "p.yaml"
     config_file.write_text("training:\n  train_steps: 42\nevaluation:\n  min_accuracy: 0.7\n")
-    code, out, _ = _run(capsys, "run", "--config", str(config_file), "--data", "/work/shared/datasets/sst2",
+    code, out, _ = _run(capsys, "run", "--config", str(config_file), "--data", str(support.dataset("sst2")),
                         "--text-column", "sentence", "--label-column", "label", "--set", "evaluation.min_accuracy=0.8",
                         "--print-config")
     assert code == 0
@@ -29,12 +30,13 @@ def test_print_config_shows_flags_and_set_overrides_applied(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--data", "/no/such/data"], "data.path /no/such/data does not exist"),
-    (["--data", "../shared/datasets/sst2", "--text-column", "review"], "no column 'review'"),
+    (["--data", "{sst2}", "--text-column", "review"], "no column 'review'"),
     (["--set", "training.learning_rate=-3"], "training.learning_rate must be > 0"),
     (["--set", "training.learning_rate"], "expected section.field=value"),
     (["--config", "/no/such.yaml"], "config file /no/such.yaml does not exist"),
 ])
 def test_bad_input_is_one_line_naming_the_problem(capsys, argv, message):
+    argv = [str(support.dataset("sst2")) if arg == "{sst2}" else arg for arg in argv]
     code, out, err = _run(capsys, "run", *argv)
     assert code == 2
     assert message in err

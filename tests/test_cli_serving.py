@@ -14,7 +14,7 @@ import pytest
 
 from albert_tfx.cli import main
 from serving import contract
-from tests.serving.exports import MODEL, push, tiny_exports
+from tests.serving.support.exports import MODEL, push, tiny_exports
 
 SENTENCES = ["it 's a charming and often affecting journey .", "unflinchingly bleak and desperate"]
 

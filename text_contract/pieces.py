@@ -28,14 +28,15 @@ class VocabularyError(ValueError):
     """A SentencePiece model cannot serve as an albert-tfx vocabulary; the message says why."""
 
 
-def load_processor(model_proto: bytes):
-    """A `sentencepiece.SentencePieceProcessor` over serialized model bytes; VocabularyError if they are not one."""
+def load_processor(model_proto: bytes, source: str = "the SentencePiece model"):
+    """A `sentencepiece.SentencePieceProcessor` over serialized model bytes; VocabularyError naming `source` if
+    they are not one."""
     import sentencepiece
 
     try:
         return sentencepiece.SentencePieceProcessor(model_proto=model_proto)
     except (RuntimeError, OSError, TypeError) as error:
-        raise VocabularyError(f"not a SentencePiece model ({error})") from None
+        raise VocabularyError(f"{source}: not a SentencePiece model ({error})") from None
 
 
 def check_special_pieces(model, source: str = "the SentencePiece model") -> int:
@@ -43,7 +44,7 @@ def check_special_pieces(model, source: str = "the SentencePiece model") -> int:
 
     `model`: serialized model bytes, or a loaded `SentencePieceProcessor`.
     """
-    processor = model if hasattr(model, "id_to_piece") else load_processor(model)
+    processor = model if hasattr(model, "id_to_piece") else load_processor(model, source)
     size = processor.get_piece_size()
     found = {i: processor.id_to_piece(i) if i < size else None for i in SPECIAL_PIECES}
     if found != SPECIAL_PIECES:

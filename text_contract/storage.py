@@ -111,7 +111,8 @@ def publish_copy(source: str, destination: str, *, replace: bool = True, written
     """Copies the directory `source` (local or remote) to `destination`, published as `publish_directory` does."""
     destination = os.fspath(destination)
     if not is_remote(destination):
-        return publish_directory(destination, lambda staging: copy_tree(source, staging), replace=replace)
+        return publish_directory(destination, lambda staging: copy_tree(source, staging, written_last),
+                                 replace=replace)
     gfile = _gfile()
     if gfile.exists(destination):
         if not replace:
@@ -137,22 +138,28 @@ def tree_files(source: str, written_last: Sequence[str] = ()) -> List[Tuple[str,
     return sorted(files, key=lambda item: (item[1] in last, item[1]))
 
 
+def copy_file(source: str, destination: str) -> None:
+    """Copies one file, overwriting: with shutil between local paths, with tf.io.gfile when either is remote."""
+    if is_remote(source) or is_remote(destination):
+        _gfile().copy(source, destination, overwrite=True)
+    else:
+        shutil.copyfile(source, destination)
+
+
+def _makedirs(path: str) -> None:
+    if is_remote(path):
+        _gfile().makedirs(path)
+    else:
+        os.makedirs(path, exist_ok=True)
+
+
 def copy_tree(source: str, destination: str, written_last: Sequence[str] = ()) -> None:
-    """Copies a directory tree file by file, `written_last` last: with shutil between local paths, with
-    tf.io.gfile when either side is remote. Existing files are overwritten."""
-    if not is_remote(source) and not is_remote(destination):
-        os.makedirs(destination, exist_ok=True)
-        for path, relative in tree_files(source, written_last):
-            target = os.path.join(destination, relative)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(path, target)
-        return
-    gfile = _gfile()
-    gfile.makedirs(destination)
+    """Copies a directory tree file by file (`copy_file`), the `written_last` files after all others."""
+    _makedirs(destination)
     for path, relative in tree_files(source, written_last):
         target = os.path.join(destination, relative)
-        gfile.makedirs(os.path.dirname(target))
-        gfile.copy(path, target, overwrite=True)
+        _makedirs(os.path.dirname(target))
+        copy_file(path, target)
 
 
 def remove_directory(path: str) -> None:
@@ -166,13 +173,15 @@ def remove_directory(path: str) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def remove_stale_staging(parent: str, older_than_seconds: float) -> List[str]:
-    """Removes the staging and retired directories under the local `parent` untouched for `older_than_seconds`:
-    left by a writer that was killed (kill -9, power loss) before it could clean up. Returns their paths."""
+def remove_stale_staging(parent: str, older_than_seconds: float,
+                         markers: Sequence[str] = (STAGING_MARKER, RETIRED_MARKER)) -> List[str]:
+    """Removes the hidden staging and retired directories (names holding one of `markers`) under the local
+    `parent` untouched for `older_than_seconds`: left by a writer that was killed (kill -9, power loss) before
+    it could clean up. Returns their paths."""
     removed = []
     for name in os.listdir(parent):
         path = os.path.join(parent, name)
-        if (name.startswith(".") and (STAGING_MARKER in name or RETIRED_MARKER in name) and os.path.isdir(path)
+        if (name.startswith(".") and any(marker in name for marker in markers) and os.path.isdir(path)
                 and time.time() - os.path.getmtime(path) > older_than_seconds):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)

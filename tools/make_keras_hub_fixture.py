@@ -11,7 +11,6 @@ README (written before by tools/make_parity_fixtures.py).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys

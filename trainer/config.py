@@ -15,25 +15,6 @@ SHARING_STRATEGIES = ("all", "attention", "ffn", "none")
 `all`: attention and feed-forward (ALBERT's default); `attention`: only attention, every layer has its own
 feed-forward; `ffn`: only feed-forward; `none`: nothing, every layer has its own parameters (BERT)."""
 
-# Fields of the original google-research/albert `albert_config.json`, in its order.
-ORIGINAL_FIELDS = (
-    "vocab_size",
-    "embedding_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_hidden_groups",
-    "inner_group_num",
-    "num_attention_heads",
-    "intermediate_size",
-    "hidden_act",
-    "hidden_dropout_prob",
-    "attention_probs_dropout_prob",
-    "max_position_embeddings",
-    "type_vocab_size",
-    "initializer_range",
-    "layer_norm_eps",
-)
-
 
 class ConfigError(ValueError):
     """A config value is invalid; the message names the field."""

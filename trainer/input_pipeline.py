@@ -10,7 +10,10 @@ from typing import Dict, List, Optional
 
 import tensorflow as tf
 
-from text_contract.features import INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+from text_contract.features import (
+    INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK,
+    SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+)
 from trainer.dynamic_masking import apply_dynamic_masking
 
 

@@ -24,7 +24,7 @@ What comes from TFX rather than the config:
 - `warm_start_path` = `fn_args.base_model` (a pretraining Trainer's model) when the config names none;
   otherwise, with `warm_start_from_served`, the newest served model's encoder (trainer/served_warm_start.py);
 - the vocabulary: `sentencepiece_model_path`, or else the copy the pipeline's VocabTransform leaves in the
-  transform graph directory (`data_contract.TRANSFORM_VOCABULARY_FILE`).
+  transform graph directory (`text_contract.features.TRANSFORM_VOCABULARY_FILE`).
 
 classify: trains on the Transform's examples (gzipped TFRecords), then exports through `serving.export`
 into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). pretrain: trains on
@@ -43,16 +43,16 @@ from typing import Any, Dict, Mapping, Optional
 
 import tensorflow as tf
 
-from trainer import input_pipeline
-from text_contract.storage import publish_directory
-from trainer.checkpoints.convert import CONFIG_FILE
-from trainer.config import ConfigError
+from text_contract import pieces, storage
 from text_contract.features import TRANSFORM_VOCABULARY_FILE
 from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from trainer import input_pipeline
+from trainer.checkpoints.convert import CONFIG_FILE
+from trainer.config import ConfigError
 from trainer.presets import get_preset
 from trainer.strategy import create_strategy, is_chief
 from trainer.train import FINAL_DIR, train
-from trainer.training_config import TrainingConfig
+from trainer.training_config import TrainingConfig, checkpoint_interval
 
 logger = logging.getLogger(__name__)
 
@@ -62,20 +62,13 @@ WARM_START_FROM_SERVED_KEY = "warm_start_from_served"
 # Dropout (hidden and attention) of a fresh encoder: the released shapes have none, which suits
 # pretraining on big corpora; fine-tuning from scratch on a small set overfits without it.
 ENCODER_DROPOUT_KEY = "encoder_dropout"
-DEFAULT_MODEL_NAME = "albert"
 # The albert_config.json written into model_run_dir when the encoder's vocab_size follows the vocabulary.
 RUN_ALBERT_CONFIG_FILE = "albert_config.json"
 
 
-def _largest_divisor_at_most(n: int, limit: int) -> int:
-    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
-
-
 def _piece_count(sentencepiece_model_path: str) -> int:
-    import sentencepiece
-
     with tf.io.gfile.GFile(sentencepiece_model_path, "rb") as handle:
-        return sentencepiece.SentencePieceProcessor(model_proto=handle.read()).get_piece_size()
+        return pieces.piece_count(handle.read())
 
 
 def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, Any]] = None) -> TrainingConfig:
@@ -98,7 +91,7 @@ def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, An
     if train_steps:
         values["train_steps"] = int(train_steps)
         interval = int(values.get("checkpoint_every_steps", TrainingConfig.checkpoint_every_steps))
-        values["checkpoint_every_steps"] = _largest_divisor_at_most(int(train_steps), interval)
+        values["checkpoint_every_steps"] = checkpoint_interval(int(train_steps), interval)
         values["warmup_steps"] = min(int(values.get("warmup_steps", TrainingConfig.warmup_steps)), int(train_steps))
     eval_steps = getattr(fn_args, "eval_steps", None)
     if eval_steps:
@@ -158,18 +151,6 @@ def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int) -> None:
                           f"({ {n: expected[n] for n in differing} }); was the Transform run without a label?")
 
 
-def _publish_directory(source: str, destination: str) -> None:
-    """Copies `source` to `destination`: atomically (staging + rename) on a local file system."""
-    from serving.export import copy_tree, is_remote
-
-    if is_remote(destination):
-        if tf.io.gfile.exists(destination):
-            tf.io.gfile.rmtree(destination)
-        copy_tree(source, destination)
-        return
-    publish_directory(destination, lambda staging: copy_tree(source, staging))
-
-
 def run_fn(fn_args: Any) -> None:
     """TFX Trainer entry point; see the module docstring for what it reads and writes."""
     custom_config = dict(getattr(fn_args, "custom_config", None) or {})
@@ -201,12 +182,12 @@ def _run_pretrain(fn_args: Any, custom_config: Dict[str, Any]) -> None:
     strategy = _strategy(config)
     train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
     if is_chief(strategy):
-        _publish_directory(os.path.join(config.model_dir, FINAL_DIR), fn_args.serving_model_dir)
+        storage.publish_copy(os.path.join(config.model_dir, FINAL_DIR), fn_args.serving_model_dir)
         logger.info("pretrained encoder and heads copied to %s", fn_args.serving_model_dir)
 
 
 def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
-    from serving import export
+    from serving import export, layout
 
     text_features = custom_config.get(TEXT_FEATURES_KEY)
     if not text_features:
@@ -229,11 +210,11 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
 
         # Every worker reads the served model itself (each builds its own copy of the model), into a
         # directory of its own.
-        warm_start_dir = served_warm_start.prepare(
+        warm_start = served_warm_start.prepare(
             served, vocabulary_path, tempfile.mkdtemp(prefix="albert-tfx-warm-start-"))
-        if warm_start_dir:
-            config = config.replace(warm_start_path=warm_start_dir)
-            warm_started_from = served_warm_start.newest_version_dir(served)
+        if warm_start:
+            config = config.replace(warm_start_path=warm_start.encoder_dir)
+            warm_started_from = warm_start.export_dir
     config = _match_vocabulary(config, vocabulary_path, custom_config.get(ENCODER_DROPOUT_KEY))
     strategy = _strategy(config)
     result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
@@ -248,7 +229,7 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             export_dir,
             text_features=text_features,
             label_names=labels,
-            model_name=custom_config.get(MODEL_NAME_KEY) or DEFAULT_MODEL_NAME,
+            model_name=custom_config.get(MODEL_NAME_KEY) or layout.DEFAULT_MODEL_NAME,
             preset=_preset_name(config),
             vocabulary_path=vocabulary_path,
             extra_metadata={"training_config": config.to_dict(), "final_step": result.final_step,

@@ -15,6 +15,7 @@ SHA-256 must equal the one in the export's metadata (the pipeline reuses the ser
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -22,19 +23,19 @@ from typing import Optional
 
 import tensorflow as tf
 
-from serving import contract
+from serving import contract, layout
 
 logger = logging.getLogger(__name__)
 
 WARM_START_DIR = "warm_start_from_served"
 
 
-def newest_version_dir(served_model_dir: str) -> Optional[str]:
-    """The highest integer version directory under `<serving_dir>/<model_name>`, or None."""
-    if not served_model_dir or not tf.io.gfile.isdir(served_model_dir):
-        return None
-    versions = [int(name.rstrip("/")) for name in tf.io.gfile.listdir(served_model_dir) if name.rstrip("/").isdigit()]
-    return os.path.join(served_model_dir, str(max(versions))) if versions else None
+@dataclasses.dataclass(frozen=True)
+class ServedWarmStart:
+    """`encoder_dir`: the served encoder as an `albert-tfx convert` directory; `export_dir`: the version it came from."""
+
+    encoder_dir: str
+    export_dir: str
 
 
 def _sha256(path: str) -> str:
@@ -42,9 +43,14 @@ def _sha256(path: str) -> str:
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def prepare(served_model_dir: str, vocabulary_path: Optional[str], out_dir: str) -> Optional[str]:
-    """Writes the newest served model's encoder to `out_dir/warm_start_from_served`; returns that directory."""
-    export_dir = newest_version_dir(served_model_dir)
+def prepare(served_model_dir: str, vocabulary_path: Optional[str], out_dir: str) -> Optional[ServedWarmStart]:
+    """Writes the newest served model's encoder to `out_dir/warm_start_from_served`; None when there is nothing
+    usable to start from (the reason is logged).
+
+    The newest served model is `serving.layout.latest_version_dir`: the highest complete version, its
+    directory name as found.
+    """
+    export_dir = layout.latest_version_dir(served_model_dir)
     if export_dir is None:
         logger.info("no served model under %s: training from the configured starting point", served_model_dir)
         return None
@@ -55,7 +61,7 @@ def prepare(served_model_dir: str, vocabulary_path: Optional[str], out_dir: str)
     if _sha256(vocabulary_path) != metadata.vocabulary_sha256:
         logger.warning("not warm-starting from %s: it was trained on another vocabulary", export_dir)
         return None
-    return _write_encoder(export_dir, metadata, os.path.join(out_dir, WARM_START_DIR))
+    return ServedWarmStart(_write_encoder(export_dir, metadata, os.path.join(out_dir, WARM_START_DIR)), export_dir)
 
 
 def _write_encoder(export_dir: str, metadata: contract.ExportMetadata, destination: str) -> str:

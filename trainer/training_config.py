@@ -8,10 +8,18 @@ from typing import Any, Dict, Optional
 
 from trainer.config import ConfigError
 
-TASKS = ("pretrain", "classify")
+# Tasks a pipeline fine-tunes on; "pretrain" is the MLM + SOP task of the pretraining branch.
+FINE_TUNING_TASKS = ("classify",)
+TASKS = ("pretrain",) + FINE_TUNING_TASKS
 OPTIMIZERS = ("auto", "lamb", "adamw")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+
+def checkpoint_interval(train_steps: int, at_most: int) -> int:
+    """The checkpoint interval to use for a run of `train_steps`: the largest divisor of `train_steps` that is
+    at most `at_most` (the interval must divide the run; see `TrainingConfig.checkpoint_every_steps`)."""
+    return max(d for d in range(1, min(train_steps, at_most) + 1) if train_steps % d == 0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """PretrainingDataGen: ALBERT pretraining examples (MLM + SOP) from raw documents, on Apache Beam.
 
-`generation` holds the method (pure numpy), `beam_pipeline` the Beam steps, `spec`/`component`/
-`executor` the TFX component. The component is imported lazily so that Beam workers, which import
-`beam_pipeline`, do not pay for TFX.
+`generation` holds the method (pure numpy), `beam_pipeline` the Beam steps, `inputs` the check on the
+input examples; `spec` (keys, defaults, `resolve_parameters`, the ComponentSpec), `executor` (the TFX glue)
+and `component` make the TFX component. The component is imported lazily so that Beam workers, which
+import `beam_pipeline`, do not pay for TFX.
 """
 
 __all__ = ["PretrainingDataGen", "SentencePieceModel"]

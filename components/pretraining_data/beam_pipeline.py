@@ -1,7 +1,8 @@
 """The Beam part of PretrainingDataGen: read documents, make instances, write shards byte-identically.
 
 Kept free of TFX and TensorFlow imports (tf.Example bytes are written by `generation`, records are
-parsed by hand) so Beam workers start light: a worker only needs numpy, sentencepiece and this package.
+parsed by hand) so Beam workers start light: a worker only needs numpy, sentencepiece, text_contract and
+this package.
 
 Determinism does not depend on how Beam splits, orders or retries work:
 * a document's randomness comes from SHA-256 of (seed, dupe index, document text) (`generation`);
@@ -31,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from components.pretraining_data import generation
 from text_contract.features import SENTENCE_ORDER_SWAPPED
-from text_contract.pieces import CLS_ID, CLS_PIECE, MASK_ID, MASK_PIECE, PAD_ID, PAD_PIECE, SEP_ID, SEP_PIECE, UNK_ID, UNK_PIECE
+from text_contract import pieces
 
 METRICS_NAMESPACE = "PretrainingDataGen"
 OUTPUT_FILE_PREFIX = "pretraining"
@@ -255,25 +256,13 @@ def word_start_table(processor) -> np.ndarray:
 
 
 def load_sentencepiece(model_path: str):
-    """A SentencePieceProcessor for the model file (any Beam filesystem path)."""
-    import sentencepiece
+    """A SentencePieceProcessor for the model file (any Beam filesystem path).
 
+    Raises `text_contract.pieces.VocabularyError` naming the path when the file is not a SentencePiece model.
+    """
     with FileSystems.open(model_path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         proto = handle.read()
-    return sentencepiece.SentencePieceProcessor(model_proto=proto)
-
-
-def check_special_pieces(processor) -> None:
-    """The model must give the data contract's ids to its special pieces."""
-    expected = {PAD_PIECE: PAD_ID, UNK_PIECE: UNK_ID, CLS_PIECE: CLS_ID,
-                SEP_PIECE: SEP_ID, MASK_PIECE: MASK_ID}
-    size = processor.get_piece_size()
-    wrong = {piece: (processor.id_to_piece(i) if i < size else None)
-             for piece, i in expected.items() if i >= size or processor.id_to_piece(i) != piece}
-    if wrong:
-        raise ValueError(
-            "the SentencePiece model does not follow trainer/data_contract.py: expected ids "
-            f"{expected}; at those ids it has {wrong}")
+    return pieces.load_processor(proto, model_path)
 
 
 def instance_key(doc_key: str, dupe: int, index: int) -> bytes:
@@ -399,7 +388,8 @@ class _SumCounts(beam.CombineFn):
 def summarize(counts: Dict[str, int], shard_sizes: Sequence[Tuple[int, int]], num_shards: int,
               details: Dict) -> Dict:
     """summary.json's content from the summed counters (ratios from integer totals)."""
-    get = lambda name: int(counts.get(name, 0))  # noqa: E731
+    def get(name):
+        return int(counts.get(name, 0))
 
     def ratio(a, b):
         return round(a / b, 6) if b else 0.0

@@ -17,7 +17,7 @@ class PretrainingDataGen(base_beam_component.BaseBeamComponent):
     into sentences on [.!?] followed by whitespace, on 。！？ and on line breaks) or from text files
     matching `text_file_pattern` (blank lines separate documents; each other line is a sentence),
     tokenizes them with the `sentencepiece_model` artifact's `spm.model`, and writes gzipped TFRecords
-    of tf.Example with the data contract's pretraining features to the output Examples artifact's
+    of tf.Example with the pretraining features (`text_contract.features`) to the output Examples artifact's
     split "train" (`pretraining-SSSSS-of-NNNNN.gz`), plus `summary.json` in the artifact directory.
 
     Output bytes depend only on the inputs and parameters: not on re-runs, worker counts or runner.
@@ -39,15 +39,15 @@ class PretrainingDataGen(base_beam_component.BaseBeamComponent):
         text_feature: Optional[str] = None,
         text_file_pattern: Optional[str] = None,
         splits: Optional[Sequence[str]] = None,
-        max_seq_length: int = executor.DEFAULTS["max_seq_length"],
-        short_seq_prob: float = executor.DEFAULTS["short_seq_prob"],
-        masked_lm_prob: float = executor.DEFAULTS["masked_lm_prob"],
-        max_predictions_per_seq: int = executor.DEFAULTS["max_predictions_per_seq"],
-        max_ngram: int = executor.DEFAULTS["max_ngram"],
-        dupe_factor: int = executor.DEFAULTS["dupe_factor"],
-        seed: int = executor.DEFAULTS["seed"],
-        num_shards: int = executor.DEFAULTS["num_shards"],
-        max_document_chars: int = executor.DEFAULTS["max_document_chars"],
+        max_seq_length: int = spec.DEFAULTS["max_seq_length"],
+        short_seq_prob: float = spec.DEFAULTS["short_seq_prob"],
+        masked_lm_prob: float = spec.DEFAULTS["masked_lm_prob"],
+        max_predictions_per_seq: int = spec.DEFAULTS["max_predictions_per_seq"],
+        max_ngram: int = spec.DEFAULTS["max_ngram"],
+        dupe_factor: int = spec.DEFAULTS["dupe_factor"],
+        seed: int = spec.DEFAULTS["seed"],
+        num_shards: int = spec.DEFAULTS["num_shards"],
+        max_document_chars: int = spec.DEFAULTS["max_document_chars"],
     ):
         """Args:
           sentencepiece_model: channel of SentencePieceModel (`<uri>/spm.model`).
@@ -65,7 +65,7 @@ class PretrainingDataGen(base_beam_component.BaseBeamComponent):
             raise ValueError("PretrainingDataGen with `examples` needs `text_feature`")
         if examples is None and (text_feature or splits):
             raise ValueError("`text_feature` and `splits` only apply with `examples`")
-        params = executor.resolve_parameters(dict(
+        params = spec.resolve_parameters(dict(
             max_seq_length=max_seq_length, short_seq_prob=float(short_seq_prob),
             masked_lm_prob=float(masked_lm_prob), max_predictions_per_seq=max_predictions_per_seq,
             max_ngram=max_ngram, dupe_factor=dupe_factor, seed=seed, num_shards=num_shards,

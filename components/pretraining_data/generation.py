@@ -1,7 +1,7 @@
 """ALBERT pretraining instances (MLM + SOP) from one tokenized document: pure Python/numpy.
 
 No Beam and no TensorFlow here, so the method can be tested and reasoned about on its own; the Beam
-executor (`beam_pipeline.py`) only reads documents, tokenizes them and writes what this module returns.
+steps (`beam_pipeline.py`) only read documents, tokenize them and write what this module returns.
 
 The method follows ALBERT's `create_pretraining_data.py` (Lan et al. 2019), with three deliberate
 differences, each a fix:
@@ -41,11 +41,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS, SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
-from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WORD_BOUNDARY
+from text_contract.features import (
+    INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS,
+    SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
+)
+from text_contract.pieces import CLS_ID, MASK_ID, SEP_ID, SPECIAL_PIECES, WORD_BOUNDARY
+from text_contract.sentencepiece_training import MIN_VOCAB_SIZE
+from text_contract.transform_options import min_seq_length
 
-# The first id random replacement may draw: ids below it are <pad>, <unk>, [CLS], [SEP], [MASK].
-FIRST_REGULAR_ID = max(PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID) + 1
+# The first id random replacement may draw: ids below it are the special pieces (<pad>, <unk>, [CLS],
+# [SEP], [MASK]).
+FIRST_REGULAR_ID = max(SPECIAL_PIECES) + 1
 
 # Replacement kinds recorded per masked position (diagnostics, not serialized).
 REPLACED_BY_MASK, KEPT_ORIGINAL, REPLACED_BY_RANDOM = 0, 1, 2
@@ -74,8 +80,9 @@ class GenerationConfig:
             if not ok:
                 raise ValueError(f"{field} must be {what}, got {getattr(self, field)!r}")
 
-        need(isinstance(self.max_seq_length, int) and self.max_seq_length >= 5, "max_seq_length",
-             "an int >= 5 ([CLS] A [SEP] B [SEP] with one piece each)")
+        shortest = min_seq_length(2)  # the Transform's rule for a sentence pair
+        need(isinstance(self.max_seq_length, int) and self.max_seq_length >= shortest, "max_seq_length",
+             f"an int >= {shortest} ([CLS] A [SEP] B [SEP] with one piece each)")
         need(0.0 <= self.short_seq_prob <= 1.0, "short_seq_prob", "in [0, 1]")
         need(0.0 <= self.masked_lm_prob <= 1.0, "masked_lm_prob", "in [0, 1]")
         need(isinstance(self.max_predictions_per_seq, int) and self.max_predictions_per_seq >= 1,
@@ -83,8 +90,8 @@ class GenerationConfig:
         need(isinstance(self.max_ngram, int) and self.max_ngram >= 1, "max_ngram", "an int >= 1")
         need(isinstance(self.dupe_factor, int) and self.dupe_factor >= 1, "dupe_factor", "an int >= 1")
         need(isinstance(self.seed, int), "seed", "an int")
-        need(isinstance(self.vocab_size, int) and self.vocab_size > FIRST_REGULAR_ID, "vocab_size",
-             f"an int > {FIRST_REGULAR_ID}")
+        need(isinstance(self.vocab_size, int) and self.vocab_size >= MIN_VOCAB_SIZE, "vocab_size",
+             f"an int >= {MIN_VOCAB_SIZE} (the special pieces and one more)")
 
     @property
     def max_num_tokens(self) -> int:
@@ -100,7 +107,7 @@ class Instance:
     segment_ids: np.ndarray  # 0 for [CLS] A [SEP], 1 for B [SEP]
     masked_lm_positions: np.ndarray  # sorted
     masked_lm_ids: np.ndarray  # the original ids at those positions
-    sentence_order_label: int  # data_contract.SENTENCE_ORDER_KEPT or SENTENCE_ORDER_SWAPPED
+    sentence_order_label: int  # text_contract.features.SENTENCE_ORDER_KEPT or SENTENCE_ORDER_SWAPPED
     # Diagnostics (not serialized).
     replacements: np.ndarray  # REPLACED_BY_MASK / KEPT_ORIGINAL / REPLACED_BY_RANDOM per position
     ngram_lengths: List[int]  # words per accepted masked span
@@ -385,7 +392,7 @@ def make_sentence(ids: Sequence[int], pieces: Optional[Sequence[str]] = None,
 
 
 def to_features(instance: Instance, config: GenerationConfig) -> Dict[str, np.ndarray]:
-    """The padded feature arrays, keyed by the data contract's names."""
+    """The padded feature arrays, keyed by their `text_contract.features` names."""
     length, predictions = config.max_seq_length, config.max_predictions_per_seq
     n, k = instance.num_tokens, len(instance.masked_lm_positions)
     if n > length or k > predictions:

@@ -3,8 +3,12 @@
 Input: `examples` (Examples from ExampleGen) and the names of their text features. Output:
 `sentencepiece_model`, a `SentencePieceModel` artifact holding `spm.model`, `spm.vocab` and `summary.json`
 (use `model_path(artifact)` to find the model). The text is normalized by
-`components.sentencepiece_vocab.normalize.normalize`, which the Transform module (trainer/preprocessing.py)
-mirrors in TensorFlow.
+`text_contract.normalization.normalize`, which the Transform (`text_contract.transform`) mirrors in
+TensorFlow, and the model is trained by `text_contract.sentencepiece_training.train_sentencepiece`.
+
+Modules: `spec` (keys, defaults, `resolve_parameters`, the ComponentSpec), `beam_pipeline` (the Beam steps:
+Examples -> normalized, distinct, sampled lines), `training` (train or reuse, summary, the artifact's files),
+`executor` (the TFX glue) and `component`.
 """
 
 __all__ = [
@@ -21,8 +25,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    # Lazy: Beam workers import `normalize` from this package and must not pay for TFX and TensorFlow
-    # (several seconds per worker at start-up).
+    # Lazy: Beam workers import `beam_pipeline` from this package and must not pay for TFX (several
+    # seconds per worker at start-up).
     if name == "SentencePieceVocab":
         from components.sentencepiece_vocab.component import SentencePieceVocab
 

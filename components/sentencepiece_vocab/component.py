@@ -6,9 +6,9 @@ from typing import Sequence
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 
+from components.artifacts import SentencePieceModel
 from components.sentencepiece_vocab import executor
 from components.sentencepiece_vocab import spec as spec_lib
-from components.artifacts import SentencePieceModel
 
 
 class SentencePieceVocab(base_beam_component.BaseBeamComponent):
@@ -23,7 +23,7 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
     empty and duplicate lines, keeps a held-out sample and a capped training sample (both chosen by a
     seeded hash of the line, so runs are deterministic), then SentencePiece trains on the training lines.
     Bad input (missing feature, invalid UTF-8, empty text, over-long lines) is counted, never fatal. See
-    `spec.DEFAULTS` for the defaults and `executor.Executor` for the summary's fields.
+    `spec.DEFAULTS` for the defaults, `beam_pipeline` for the steps and `training.train` for the summary.
     """
 
     SPEC_CLASS = spec_lib.SentencePieceVocabSpec

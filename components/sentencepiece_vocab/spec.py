@@ -1,4 +1,9 @@
-"""The SentencePieceVocab component's spec: its input, output, execution parameters and their defaults."""
+"""The SentencePieceVocab component's spec: its input, output, execution parameters, their defaults and checks.
+
+The SentencePiece trainer's settings (vocabulary size, model type, character coverage, threads, seed, line
+length) take their defaults and their rules from `text_contract.sentencepiece_training`, which trains the
+model; the rest (splits, sampling, held-out set, reuse) are the component's own.
+"""
 
 import json
 from typing import Any, Dict, List, Union
@@ -7,6 +12,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.artifacts import SentencePieceModel
+from text_contract import sentencepiece_training
 
 # Channel keys.
 EXAMPLES_KEY = "examples"
@@ -30,26 +36,22 @@ NUM_THREADS_KEY = "num_threads"
 # model retrained on new data keeps the token ids it was warm-started with. "" (default): always train.
 REUSE_MODEL_GLOB_KEY = "reuse_model_glob"
 
-MODEL_TYPES = ("unigram", "bpe")
+MODEL_TYPES = sentencepiece_training.MODEL_TYPES
 
 DEFAULTS: Dict[str, Any] = {
     SPLITS_KEY: ["train"],
-    # ALBERT's released vocabularies have 30,000 pieces; our corpora are far smaller.
-    VOCAB_SIZE_KEY: 8000,
-    MODEL_TYPE_KEY: "unigram",
-    # SentencePiece's advice: 0.9995 for languages with rich character sets (Chinese, Japanese);
-    # 1.0 suits small alphabets.
-    CHARACTER_COVERAGE_KEY: 0.9995,
+    VOCAB_SIZE_KEY: sentencepiece_training.DEFAULT_VOCAB_SIZE,
+    MODEL_TYPE_KEY: sentencepiece_training.DEFAULT_MODEL_TYPE,
+    CHARACTER_COVERAGE_KEY: sentencepiece_training.DEFAULT_CHARACTER_COVERAGE,
     LOWER_CASE_KEY: False,
     MAX_SENTENCES_KEY: 1_000_000,
     HELDOUT_FRACTION_KEY: 0.01,
     MAX_HELDOUT_SENTENCES_KEY: 10_000,
-    SEED_KEY: 0,
+    SEED_KEY: sentencepiece_training.DEFAULT_SEED,
     # Longer lines are cut to this many characters (and counted as truncated).
-    MAX_SENTENCE_CHARS_KEY: 4096,
-    # SentencePiece's trainer threads. Fixed, not the machine's core count: the EM sums depend on it, and
-    # the same value gives the same model bytes.
-    NUM_THREADS_KEY: 2,
+    MAX_SENTENCE_CHARS_KEY: sentencepiece_training.DEFAULT_MAX_SENTENCE_CHARS,
+    # SentencePiece's trainer threads: a fixed setting, since the model bytes depend on it.
+    NUM_THREADS_KEY: sentencepiece_training.DEFAULT_NUM_THREADS,
     REUSE_MODEL_GLOB_KEY: "",
 }
 
@@ -111,11 +113,11 @@ def resolve_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
     p[LOWER_CASE_KEY] = bool(p[LOWER_CASE_KEY])
     if not isinstance(p[REUSE_MODEL_GLOB_KEY], str):
         raise ValueError(f"{REUSE_MODEL_GLOB_KEY} must be a string (a glob of spm.model files), got {p[REUSE_MODEL_GLOB_KEY]!r}")
-    if p[MODEL_TYPE_KEY] not in MODEL_TYPES:
-        raise ValueError(f"{MODEL_TYPE_KEY} must be one of {MODEL_TYPES}, got {p[MODEL_TYPE_KEY]!r}")
+    # Model type, vocabulary size and character coverage: the trainer's own rules (errors name the key).
+    sentencepiece_training.trainer_options(
+        vocab_size=p[VOCAB_SIZE_KEY], model_type=p[MODEL_TYPE_KEY], character_coverage=p[CHARACTER_COVERAGE_KEY],
+        num_threads=p[NUM_THREADS_KEY], max_sentence_chars=p[MAX_SENTENCE_CHARS_KEY])
     checks = (
-        (VOCAB_SIZE_KEY, p[VOCAB_SIZE_KEY] > 5, "> 5 (the 5 special pieces and at least one more)"),
-        (CHARACTER_COVERAGE_KEY, 0.0 < p[CHARACTER_COVERAGE_KEY] <= 1.0, "in (0, 1]"),
         (HELDOUT_FRACTION_KEY, 0.0 <= p[HELDOUT_FRACTION_KEY] < 1.0, "in [0, 1)"),
         (MAX_SENTENCES_KEY, p[MAX_SENTENCES_KEY] > 0, "> 0"),
         (MAX_HELDOUT_SENTENCES_KEY, p[MAX_HELDOUT_SENTENCES_KEY] >= 0, ">= 0"),

@@ -7,20 +7,21 @@ pusher = ServingPusher(model=trainer.outputs["model"], model_blessing=evaluator.
 ```
 
 Component: `component.ServingPusher`. Executor (blessing, artifact properties): `executor.Executor`.
-`custom_config` keys: `options` (`MODEL_NAME_KEY`, `KEEP_VERSIONS_KEY`, `CHECK_OPS_KEY`).
+Spec (TFX's `PusherSpec`, reused), options and `custom_config` keys: `spec` (`ServingPushOptions`,
+`MODEL_NAME_KEY`, `KEEP_VERSIONS_KEY`, `CHECK_OPS_KEY`).
 """
 
 __all__ = ["CHECK_OPS_KEY", "KEEP_VERSIONS_KEY", "MODEL_NAME_KEY", "ServingPushOptions", "ServingPusher"]
 
 
 def __getattr__(name):
-    # Lazy: the options need neither TFX nor TensorFlow.
+    # Lazy: the options (spec.py) need neither TFX nor TensorFlow.
     if name == "ServingPusher":
         from components.serving_pusher.component import ServingPusher
 
         return ServingPusher
     if name in __all__:
-        from components.serving_pusher import options
+        from components.serving_pusher import spec
 
-        return getattr(options, name)
+        return getattr(spec, name)
     raise AttributeError(name)

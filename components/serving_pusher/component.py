@@ -8,8 +8,8 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import pusher_pb2
 
 from components.serving_pusher import executor
-from components.serving_pusher.options import ServingPushOptions
-from serving import contract
+from components.serving_pusher.spec import ServingPushOptions
+from serving import layout
 
 
 class ServingPusher(Pusher):
@@ -20,8 +20,8 @@ class ServingPusher(Pusher):
                            serving_base=serving_dir, model_name="albert", keep_versions=3)
     ```
 
-    The same spec, inputs and output (`pushed_model`) as TFX's `Pusher`; only the executor differs (a
-    subclass rather than the deprecated `custom_executor_spec`). Pass either `serving_base` or a
+    The same spec (TFX's `PusherSpec`, see spec.py), inputs and output (`pushed_model`) as TFX's `Pusher`; only
+    the executor differs (a subclass rather than the deprecated `custom_executor_spec`). Pass either `serving_base` or a
     `push_destination` whose `filesystem.base_directory` is the serving base (NOT `<base>/<model_name>`).
     """
 
@@ -34,8 +34,8 @@ class ServingPusher(Pusher):
         infra_blessing: Optional[types.BaseChannel] = None,
         serving_base: Optional[str] = None,
         push_destination: Optional[pusher_pb2.PushDestination] = None,
-        model_name: str = contract.DEFAULT_MODEL_NAME,
-        keep_versions: Optional[int] = contract.DEFAULT_KEEP_VERSIONS,
+        model_name: str = layout.DEFAULT_MODEL_NAME,
+        keep_versions: Optional[int] = layout.DEFAULT_KEEP_VERSIONS,
         check_ops: bool = True,
     ):
         if (serving_base is None) == (push_destination is None):

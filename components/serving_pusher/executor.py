@@ -27,7 +27,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, json_utils, proto_utils
 
-from components.serving_pusher.options import ServingPushOptions
+from components.serving_pusher.spec import ServingPushOptions
 from serving import push as push_lib
 
 

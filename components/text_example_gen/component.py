@@ -7,7 +7,7 @@ from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.text_example_gen import executor
-from components.text_example_gen.options import TextOptions
+from components.text_example_gen.spec import TextOptions
 
 
 class TextExampleGen(FileBasedExampleGen):
@@ -25,8 +25,8 @@ class TextExampleGen(FileBasedExampleGen):
     example_gen.outputs["examples"]  # Examples; text_example_gen_summary.json at the artifact's root
     ```
 
-    A FileBasedExampleGen with `executor.Executor` (a BaseExampleGenExecutor), so input_config,
-    output_config, range_config and `{SPAN}`/`{VERSION}` patterns behave as in CsvExampleGen. The options
+    A FileBasedExampleGen (TFX's spec, see spec.py) with `executor.Executor` (a BaseExampleGenExecutor), so
+    input_config, output_config, range_config and `{SPAN}`/`{VERSION}` patterns behave as in CsvExampleGen. The options
     (`TextOptions` or a dict of its fields) travel as `custom_config`; bad values raise a ValueError naming
     the field here, when the pipeline is built. The component's id is "TextExampleGen" unless `with_id`.
     """

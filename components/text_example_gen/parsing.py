@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from components.text_example_gen import options as options_lib
+from components.text_example_gen import spec as spec_lib
 
 # Why a record was skipped (Beam counter names in the summary's "skipped").
 TOO_FEW_FIELDS = "too_few_fields"
@@ -180,9 +180,9 @@ def _csv_records(numbered: Iterator[Tuple[int, str]], delimiter: str) -> Iterato
         return
 
 
-def read_records(binary: BinaryIO, options: options_lib.TextOptions) -> Iterator[Record]:
+def read_records(binary: BinaryIO, options: spec_lib.TextOptions) -> Iterator[Record]:
     """The records of a file opened in binary mode, in order (blank and unparseable ones included)."""
-    csv_mode = options.quoting == options_lib.QUOTING_CSV
+    csv_mode = options.quoting == spec_lib.QUOTING_CSV
     lines = _text_lines(binary, csv_mode, options.strip_bom)
     if csv_mode:
         allow_long_csv_fields()
@@ -194,7 +194,7 @@ def has_invalid_utf8(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
-def read_header(binary: BinaryIO, options: options_lib.TextOptions, path: str) -> Optional[List[str]]:
+def read_header(binary: BinaryIO, options: spec_lib.TextOptions, path: str) -> Optional[List[str]]:
     """The column names in a file's first non-blank record; None if the file has no such record.
 
     Raises ValueError naming the file when the header cannot be read or names a column twice or not at all.
@@ -224,7 +224,7 @@ def strip_bom(text: str) -> str:
 class RowConverter:
     """A record's fields -> one list of values per column (str -> UTF-8 bytes, int, float), or a reason."""
 
-    def __init__(self, columns: Sequence[str], options: options_lib.TextOptions):
+    def __init__(self, columns: Sequence[str], options: spec_lib.TextOptions):
         self.columns = list(columns)
         self.types = [options.column_type(column) for column in self.columns]
         self._max_chars = options.max_field_chars
@@ -247,7 +247,7 @@ class RowConverter:
             if self._strip_bom and text.startswith(BOM):
                 text = text.lstrip(BOM)
                 counts[FIELD_BOMS_STRIPPED] = counts.get(FIELD_BOMS_STRIPPED, 0) + 1
-            if kind == options_lib.STRING:
+            if kind == spec_lib.STRING:
                 if not text:
                     counts[EMPTY_FIELDS] = counts.get(EMPTY_FIELDS, 0) + 1
                     values.append([])
@@ -261,7 +261,7 @@ class RowConverter:
             if not text:
                 counts[EMPTY_FIELDS] = counts.get(EMPTY_FIELDS, 0) + 1
                 values.append([])
-            elif kind == options_lib.INT:
+            elif kind == spec_lib.INT:
                 if not _INT.fullmatch(text) or not _INT64_MIN <= int(text) <= _INT64_MAX:
                     return INVALID_INT, None
                 values.append([int(text)])

@@ -7,18 +7,9 @@ from tfx import types
 from tfx.components.transform.component import Transform
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import transform_pb2
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter
+from tfx.types import standard_artifacts
 
-from components.artifacts import SentencePieceModel
-from components.vocab_transform import executor
-
-
-class VocabTransformSpec(standard_component_specs.TransformSpec):
-    INPUTS = {
-        **standard_component_specs.TransformSpec.INPUTS,
-        executor.SENTENCEPIECE_MODEL_KEY: ChannelParameter(type=SentencePieceModel),
-    }
+from components.vocab_transform import executor, spec
 
 
 class VocabTransform(Transform):
@@ -28,18 +19,21 @@ class VocabTransform(Transform):
     transform = VocabTransform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
         sentencepiece_model=vocab.outputs["sentencepiece_model"],
-        preprocessing_fn="trainer.preprocessing.preprocessing_fn",
-        custom_config={"text_features": ["text"], "label_feature": "label", "max_seq_length": 64})
+        preprocessing_fn="text_contract.transform.preprocessing_fn",
+        custom_config=TransformOptions(text_features=("text",), label_feature="label",
+                                       max_seq_length=64).to_custom_config())
     ```
 
-    Everything else is TFX's Transform (materialized examples, statistics, analyzer cache off: the
-    vocabulary changes what the analyzers see). Outputs as Transform's.
+    `TransformOptions` is `text_contract.transform_options`'s; the executor adds the vocabulary's path to its
+    custom_config. Everything else is TFX's Transform (materialized examples, statistics, analyzer cache off:
+    the vocabulary changes what the analyzers see). Outputs as Transform's.
     """
 
-    SPEC_CLASS = VocabTransformSpec
+    SPEC_CLASS = spec.VocabTransformSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(  # pylint: disable=super-init-not-called  # Transform.__init__ builds a TransformSpec
+    # Transform.__init__ is not called: it would build a plain TransformSpec, without the vocabulary input.
+    def __init__(
         self,
         examples: types.BaseChannel,
         schema: types.BaseChannel,
@@ -60,7 +54,7 @@ class VocabTransform(Transform):
             }
         transformed_examples = types.Channel(type=standard_artifacts.Examples)
         transformed_examples.matching_channel_name = "examples"
-        spec = VocabTransformSpec(
+        component_spec = spec.VocabTransformSpec(
             examples=examples,
             schema=schema,
             sentencepiece_model=sentencepiece_model,
@@ -73,4 +67,4 @@ class VocabTransform(Transform):
             disable_statistics=int(disable_statistics),
             **statistics,
         )
-        base_beam_component.BaseBeamComponent.__init__(self, spec=spec)
+        base_beam_component.BaseBeamComponent.__init__(self, spec=component_spec)

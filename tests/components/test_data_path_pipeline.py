@@ -4,20 +4,19 @@ CsvExampleGen -> SentencePieceVocab -> PretrainingDataGen, then the trainer pret
 import csv
 import glob
 import json
-import pathlib
 
 import ml_metadata as mlmd
 import pytest
 import sentencepiece as spm
 
 from components import artifacts
+from tests.support import dataset
 from text_contract import pieces
-WIKITEXT = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "wikitext2" / "valid.txt"
 
 
 def _paragraphs(limit):
     paragraphs = []
-    for line in WIKITEXT.read_text(encoding="utf-8").splitlines():
+    for line in (dataset("wikitext2") / "valid.txt").read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if line and not line.startswith("="):  # headings are not prose
             paragraphs.append(line)

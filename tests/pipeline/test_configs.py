@@ -46,6 +46,17 @@ def test_overrides_parse_strings_as_the_fields_type():
     ({"data.span_pattern": "drops/*.csv"}, "must contain {SPAN}"),
     ({"evaluation.min_accuracy": "1.5"}, "evaluation.min_accuracy must be in [0, 1]"),
     ({"serving.model_name": "my model"}, "serving.model_name must be"),
+    # The name is a directory, a REST path segment and a metrics label: ASCII, decided in serving.layout.
+    ({"serving.model_name": "模型"}, "serving.model_name must be ASCII letters, digits, '-' or '_'"),
+    ({"orchestration.pipeline_name": "流水线"}, "orchestration.pipeline_name must be ASCII"),
+    # Checked as the Pretrainer and PretrainingDataGen will check them, even with the branch off.
+    ({"pretraining.max_seq_length": "1024"}, "must be <= 512 (position embeddings), got 1024"),
+    ({"pretraining.max_seq_length": "4"}, "pretraining: max_seq_length must be an int >= 5"),
+    ({"pretraining.max_predictions_per_seq": "0"}, "pretraining.max_predictions_per_seq must be >= 1"),
+    # Checked as SentencePieceVocab and the Transform will check them.
+    ({"data.text_columns": "a,a"}, "vocabulary: text_features has duplicates"),
+    ({"training.max_seq_length": "4", "data.text_columns": "a,b"},
+     "custom_config['max_seq_length'] must be >= 5, got 4"),
     ({"orchestration.airflow_schedule": "daily"}, "orchestration.airflow_schedule must be"),
     ({"training.extra": {"num_classes": 3}}, "training.extra must not set ['num_classes']"),
     ({"training.extra": {"optimizer_name": "sgd"}}, "optimizer_name"),
@@ -91,3 +102,27 @@ def test_resolved_makes_local_paths_absolute_and_keeps_remote_ones(tmp_path, mon
     assert resolved.serving.serving_dir == "gs://b/serving"
     assert resolved.served_model_dir == "gs://b/serving/albert"
     assert dataclasses.replace(resolved, orchestration=config.orchestration, serving=config.serving).data.path == resolved.data.path
+
+
+def test_the_defaults_are_the_components_defaults():
+    from components.pretraining_data import spec as pretraining_spec
+    from components.sentencepiece_vocab import spec as vocabulary_spec
+    from components.serving_pusher import ServingPushOptions
+    from text_contract import sentencepiece_training
+
+    config = PipelineConfig()
+    assert config.vocabulary.size == vocabulary_spec.DEFAULTS[vocabulary_spec.VOCAB_SIZE_KEY] == \
+        sentencepiece_training.DEFAULT_VOCAB_SIZE
+    assert config.vocabulary.character_coverage == vocabulary_spec.DEFAULTS[vocabulary_spec.CHARACTER_COVERAGE_KEY]
+    pusher = ServingPushOptions()
+    assert (config.serving.model_name, config.serving.keep_versions) == (pusher.model_name, pusher.keep_versions)
+    # Both sides of the pretraining branch read as many prediction slots.
+    assert config.pretrainer_training_config()["max_predictions_per_seq"] == \
+        pretraining_spec.resolve_parameters(config.pretraining.data_generation_parameters())["max_predictions_per_seq"]
+
+
+def test_checkpoint_intervals_divide_the_runs_of_both_trainers():
+    config = PipelineConfig().with_overrides({"training.train_steps": "150", "training.checkpoint_every_steps": "200",
+                                              "pretraining.train_steps": "150"})
+    assert config.training.training_config()["checkpoint_every_steps"] == 150
+    assert config.pretrainer_training_config()["checkpoint_every_steps"] == 75  # the largest divisor <= 100

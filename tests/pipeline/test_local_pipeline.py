@@ -10,13 +10,12 @@ One scenario (the runs build on each other), on a small sample written by `pipel
 """
 
 import json
-import os
 
 import pytest
 
-from pipeline import local_runner, sample_data
+from pipeline import evaluation, local_runner, sample_data
 from pipeline.configs import PipelineConfig
-from serving import contract
+from serving import contract, layout
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +35,7 @@ def _config(root) -> PipelineConfig:
 
 
 def _versions(root):
-    model_dir = root / "serving" / "albert"
-    return sorted(int(p) for p in os.listdir(model_dir) if p.isdigit()) if model_dir.exists() else []
+    return [v.version for v in layout.version_dirs(str(root / "serving" / "albert"))]
 
 
 def _execution_count(config: PipelineConfig, component_id: str) -> int:
@@ -63,7 +61,7 @@ def test_spans_retrain_warm_start_and_only_better_models_are_pushed(root):
     first = local_runner.run(config, report=lines.append)
     assert first.blessed and first.pushed, first.lines()
     assert _versions(root) == [1]
-    assert first.metrics["sparse_categorical_accuracy"] >= 0.7
+    assert first.metrics[evaluation.ACCURACY_KEY] >= 0.7
     assert any("Trainer done" in line for line in lines), lines  # progress per component
     v1 = root / "serving" / "albert" / "1"
     metadata = json.loads((v1 / contract.ASSETS_EXTRA_DIR / contract.METADATA_FILE).read_text())

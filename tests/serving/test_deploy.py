@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from serving import contract
+from serving import layout
 from serving import deploy
 from serving import warmup
 from serving.deploy import config_protos
@@ -39,13 +39,13 @@ def model_config():
 
 
 def test_models_config_serves_the_pushed_versions_of_our_model(model_config):
-    assert model_config.name == contract.DEFAULT_MODEL_NAME
+    assert model_config.name == layout.DEFAULT_MODEL_NAME
     # The container mounts push's serving base at /models; push writes <base>/<model name>/<version>/.
-    assert model_config.base_path == f"{deploy.CONTAINER_MODEL_ROOT}/{contract.DEFAULT_MODEL_NAME}"
+    assert model_config.base_path == f"{deploy.CONTAINER_MODEL_ROOT}/{layout.DEFAULT_MODEL_NAME}"
     assert model_config.model_platform == "tensorflow"
     served = model_config.model_version_policy.latest.num_versions
     assert served == 2
-    assert contract.DEFAULT_KEEP_VERSIONS > served  # push never deletes a version the server may still serve
+    assert layout.DEFAULT_KEEP_VERSIONS > served  # push never deletes a version the server may still serve
 
 
 def test_batching_parameters_are_valid_for_tf_serving():
@@ -95,7 +95,7 @@ def test_docker_compose_runs_the_server_on_our_configs():
         host = [h for h, container in mounts.items() if container == flags[flag]]
         assert host == [f"./{name}"] and os.path.isfile(deploy.deploy_file(name))
     assert any(container == deploy.CONTAINER_MODEL_ROOT for container in mounts.values())
-    assert f"/v1/models/{contract.DEFAULT_MODEL_NAME}/metadata" in " ".join(service["healthcheck"]["test"])
+    assert f"/v1/models/{layout.DEFAULT_MODEL_NAME}/metadata" in " ".join(service["healthcheck"]["test"])
 
 
 def test_kubernetes_deployment_matches_compose_and_probes_the_model(model_config):
@@ -144,4 +144,4 @@ def test_the_model_name_is_spelled_once():
     for name in ("docker-compose.yml", "k8s/deployment.yaml", deploy.MODELS_CONFIG):
         with open(deploy.deploy_file(name), encoding="utf-8") as handle:
             text = handle.read()
-        assert set(re.findall(r"/models/(\w+)", text)) == {contract.DEFAULT_MODEL_NAME}, name
+        assert set(re.findall(r"/models/(\w+)", text)) == {layout.DEFAULT_MODEL_NAME}, name

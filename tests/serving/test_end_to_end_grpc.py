@@ -16,8 +16,8 @@ from serving import contract
 from serving import warmup
 from serving.client import ClientConfig, ServingClient
 from serving.push import push_export
-from tests.serving import support
-from tests.serving.exports import MODEL, in_process, start_server, string_tensor, tiny_exports, wait_for
+from tests.serving.support import tiny_task
+from tests.serving.support.exports import MODEL, in_process, start_server, string_tensor, tiny_exports, wait_for
 
 TEXTS = [
     "a charming and often affecting journey",
@@ -62,7 +62,7 @@ def test_predict_and_classify_over_grpc_equal_the_in_process_model(served, expor
         classified = client.classify(TEXTS, text_features=[exports.text_feature])
         examples = client.call_predict(predict_pb2.PredictRequest(
             model_spec=client.model_spec(contract.EXAMPLES_SIGNATURE),
-            inputs={contract.EXAMPLES_INPUT: string_tensor([support.example(**{exports.text_feature: t}) for t in TEXTS])}))
+            inputs={contract.EXAMPLES_INPUT: string_tensor([tiny_task.example(**{exports.text_feature: t}) for t in TEXTS])}))
     assert predicted.version == 1 and classified.version == 1
     np.testing.assert_allclose(predicted.outputs[contract.PROBABILITIES_OUTPUT],
                                expected[contract.PROBABILITIES_OUTPUT], atol=1e-6)

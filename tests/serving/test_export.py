@@ -1,7 +1,7 @@
 """The exported SavedModel fulfils the serving contract: signatures, method names, outputs, metadata, atomicity.
 
 One tiny classifier is trained (150 steps) on the shared tiny task and exported once; a fresh process
-loads the export and records every signature's answers (tests/serving/saved_model_probe.py).
+loads the export and records every signature's answers (tests/serving/support/saved_model_probe.py).
 """
 
 import hashlib
@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from serving import contract
 from serving import export as export_lib
-from tests.serving import support
+from tests.serving.support import tiny_task
 from trainer.train import train
 from trainer.training_config import TrainingConfig
 
@@ -33,7 +33,7 @@ LABELS = ["pos", "neg", "neg", "unknown", "pos"]
 
 @pytest.fixture(scope="module")
 def task():
-    return support.tiny_task()
+    return tiny_task.tiny_task()
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +41,13 @@ def trained(task, tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     config = TrainingConfig(
         task="classify", model_dir=str(root / "model"),
-        albert_config_path=support.albert_config_file(str(root / "config"), task.vocab_size),
-        num_classes=len(support.LABELS), max_seq_length=support.MAX_SEQ_LENGTH, global_batch_size=8,
+        albert_config_path=tiny_task.albert_config_file(str(root / "config"), task.vocab_size),
+        num_classes=len(tiny_task.LABELS), max_seq_length=tiny_task.MAX_SEQ_LENGTH, global_batch_size=8,
         train_steps=150, checkpoint_every_steps=150, warmup_steps=3, learning_rate=5e-4, classifier_dropout=0.0,
         log_every_steps=50, strategy="default")  # ~8 s; learns the task, so label mix-ups show in accuracy
     model = train(config, task.train_files, task.eval_files).model
     export_dir = export_lib.export_classifier(
-        model, task.transform_dir, str(root / "serving" / "1"), text_features=[support.TEXT_FEATURE],
+        model, task.transform_dir, str(root / "serving" / "1"), text_features=[tiny_task.TEXT_FEATURE],
         vocabulary_path=task.spm_model, preset="tiny", model_name="tiny-sentiment")
     return model, export_dir, root
 
@@ -58,10 +58,10 @@ def probe(trained, tmp_path_factory):
     _, export_dir, _ = trained
     work = tmp_path_factory.mktemp("probe")
     request = work / "request.json"
-    request.write_text(json.dumps({"texts": TEXTS, "text_feature": support.TEXT_FEATURE, "labels": LABELS,
-                                   "label_feature": support.LABEL_FEATURE}), encoding="utf-8")
+    request.write_text(json.dumps({"texts": TEXTS, "text_feature": tiny_task.TEXT_FEATURE, "labels": LABELS,
+                                   "label_feature": tiny_task.LABEL_FEATURE}), encoding="utf-8")
     result = work / "result.json"
-    subprocess.run([sys.executable, "-W", "ignore", "-m", "tests.serving.saved_model_probe", export_dir,
+    subprocess.run([sys.executable, "-W", "ignore", "-m", "tests.serving.support.saved_model_probe", export_dir,
                     str(request), str(result)], cwd=ROOT, check=True, timeout=300,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     return json.loads(result.read_text(encoding="utf-8"))
@@ -72,9 +72,9 @@ def _keras_probabilities(model, transform_dir, texts):
     layer = export_lib.transform_output(transform_dir).transform_features_layer()
     n = len(texts)
     sparse = tf.SparseTensor(np.stack([np.arange(n), np.zeros(n, int)], 1), tf.constant(texts), [n, 1])
-    transformed = layer({support.TEXT_FEATURE: sparse})
+    transformed = layer({tiny_task.TEXT_FEATURE: sparse})
     inputs = {name: tf.cast(transformed[name], tf.int32) for name in export_lib.MODEL_INPUTS}
-    assert transformed["token_ids"].shape[1] == support.MAX_SEQ_LENGTH
+    assert transformed["token_ids"].shape[1] == tiny_task.MAX_SEQ_LENGTH
     return tf.nn.softmax(tf.cast(model(inputs, training=False)["logits"], tf.float32)).numpy()
 
 
@@ -92,7 +92,7 @@ def test_signatures_and_method_names_follow_the_contract(probe, trained):
         "method_name": contract.PREDICT_METHOD_NAME, "inputs": [contract.EXAMPLES_INPUT],
         "outputs": sorted(contract.TRANSFORM_OUTPUTS)}
     assert contract.missing_from_contract(contract.list_signature_defs(trained[1]), 1) == []
-    assert probe["trainer_modules"] == []
+    assert probe["other_packages"] == []
     # The rewritten saved_model.pb and its fingerprint agree.
     fingerprint = tf.saved_model.experimental.read_fingerprint(trained[1])
     assert fingerprint.saved_model_checksum != 0
@@ -101,13 +101,13 @@ def test_signatures_and_method_names_follow_the_contract(probe, trained):
 def test_serving_default_answers_raw_text_with_a_dynamic_batch(probe):
     predict = probe["predict"]
     probabilities = np.array(predict[contract.PROBABILITIES_OUTPUT])
-    assert probabilities.shape == (len(TEXTS), len(support.LABELS))
+    assert probabilities.shape == (len(TEXTS), len(tiny_task.LABELS))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
-    assert set(predict[contract.LABEL_OUTPUT]) <= set(support.LABELS)
+    assert set(predict[contract.LABEL_OUTPUT]) <= set(tiny_task.LABELS)
     assert predict[contract.LABEL_OUTPUT][0] == "pos" and predict[contract.LABEL_OUTPUT][2] == "neg"  # it learned
     assert predict[contract.LABEL_ID_OUTPUT] == probabilities.argmax(axis=1).tolist()
     one = probe["predict_one"]
-    assert np.array(one[contract.PROBABILITIES_OUTPUT]).shape == (1, len(support.LABELS))
+    assert np.array(one[contract.PROBABILITIES_OUTPUT]).shape == (1, len(tiny_task.LABELS))
     np.testing.assert_allclose(one[contract.PROBABILITIES_OUTPUT][0], probabilities[0], atol=1e-6)
 
 
@@ -133,7 +133,7 @@ def test_transformed_features_gives_the_label_ids_the_model_was_trained_on(probe
     names = [n.decode() for n in export_lib.transform_output(task.transform_dir).vocabulary_by_name("label_vocabulary")]
     transformed = probe["transformed"]
     assert transformed["label_ids"] == [names.index(label) if label in names else -1 for label in LABELS]
-    assert np.array(transformed["token_ids"]).shape == (len(TEXTS), support.MAX_SEQ_LENGTH)
+    assert np.array(transformed["token_ids"]).shape == (len(TEXTS), tiny_task.MAX_SEQ_LENGTH)
     assert transformed["token_ids"][1][:3] == [2, 3, 0]  # empty text: [CLS] [SEP] <pad>
 
 
@@ -147,9 +147,9 @@ def test_metadata_asset_describes_the_model(trained, task):
     _, export_dir, _ = trained
     metadata = contract.read_metadata(export_dir)
     assert metadata.model_name == "tiny-sentiment" and metadata.preset == "tiny"
-    assert sorted(metadata.label_names) == sorted(support.LABELS) and metadata.num_classes == 2
-    assert metadata.text_features == (support.TEXT_FEATURE,) and metadata.input_keys == (contract.TEXT_INPUT,)
-    assert metadata.max_seq_length == support.MAX_SEQ_LENGTH
+    assert sorted(metadata.label_names) == sorted(tiny_task.LABELS) and metadata.num_classes == 2
+    assert metadata.text_features == (tiny_task.TEXT_FEATURE,) and metadata.input_keys == (contract.TEXT_INPUT,)
+    assert metadata.max_seq_length == tiny_task.MAX_SEQ_LENGTH
     assert metadata.albert_config["vocab_size"] == task.vocab_size
     with open(task.spm_model, "rb") as handle:
         assert metadata.vocabulary_sha256 == hashlib.sha256(handle.read()).hexdigest()
@@ -170,10 +170,10 @@ def test_a_failed_export_leaves_no_partial_directory_and_keeps_the_previous_one(
     monkeypatch.setattr(export_lib, "set_signature_method_names", fail)  # after the SavedModel is written
     fresh = str(root / "serving" / "2")
     with pytest.raises(RuntimeError, match="disk full"):
-        export_lib.export_classifier(model, task.transform_dir, fresh, text_features=[support.TEXT_FEATURE])
+        export_lib.export_classifier(model, task.transform_dir, fresh, text_features=[tiny_task.TEXT_FEATURE])
     assert not os.path.exists(fresh)
     with pytest.raises(RuntimeError, match="disk full"):
-        export_lib.export_classifier(model, task.transform_dir, export_dir, text_features=[support.TEXT_FEATURE],
+        export_lib.export_classifier(model, task.transform_dir, export_dir, text_features=[tiny_task.TEXT_FEATURE],
                                      overwrite=True)
     with open(os.path.join(export_dir, contract.SAVED_MODEL_FILE), "rb") as handle:
         assert handle.read() == before
@@ -184,11 +184,11 @@ def test_bad_arguments_fail_before_writing_anything(trained, task):
     model, export_dir, root = trained
     target = str(root / "never")
     with pytest.raises(FileExistsError):
-        export_lib.export_classifier(model, task.transform_dir, export_dir, text_features=[support.TEXT_FEATURE])
+        export_lib.export_classifier(model, task.transform_dir, export_dir, text_features=[tiny_task.TEXT_FEATURE])
     with pytest.raises(export_lib.ExportError, match="'sentense'"):
         export_lib.export_classifier(model, task.transform_dir, target, text_features=["sentense"])
     with pytest.raises(export_lib.ExportError, match="3 label names"):
-        export_lib.export_classifier(model, task.transform_dir, target, text_features=[support.TEXT_FEATURE],
+        export_lib.export_classifier(model, task.transform_dir, target, text_features=[tiny_task.TEXT_FEATURE],
                                      label_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="one text or a pair"):
         export_lib.export_classifier(model, task.transform_dir, target, text_features=["a", "b", "c"])
@@ -205,7 +205,7 @@ def test_tfma_evaluates_the_export_against_the_transformed_label_ids(trained, ta
     data = str(tmp_path / "eval.tfrecord")
     with tf.io.TFRecordWriter(data) as writer:
         for row in rows:
-            writer.write(support.example(**row))
+            writer.write(tiny_task.example(**row))
     eval_config = text_format.Parse(f"""
         model_specs {{ signature_name: "{contract.EXAMPLES_SIGNATURE}" prediction_key: "{contract.PROBABILITIES_OUTPUT}"
                       label_key: "label_ids" }}
@@ -217,8 +217,8 @@ def test_tfma_evaluates_the_export_against_the_transformed_label_ids(trained, ta
     metrics = result.slicing_metrics[0][1][""][""]
 
     names = [n.decode() for n in export_lib.transform_output(task.transform_dir).vocabulary_by_name("label_vocabulary")]
-    predicted = _keras_probabilities(model, task.transform_dir, [r[support.TEXT_FEATURE] for r in rows]).argmax(1)
-    expected = np.mean([p == names.index(r[support.LABEL_FEATURE]) for p, r in zip(predicted, rows)])
+    predicted = _keras_probabilities(model, task.transform_dir, [r[tiny_task.TEXT_FEATURE] for r in rows]).argmax(1)
+    expected = np.mean([p == names.index(r[tiny_task.LABEL_FEATURE]) for p, r in zip(predicted, rows)])
     assert expected > 0.75  # the model learned the task: a label-id mix-up would change the accuracy
     assert metrics["example_count"]["doubleValue"] == len(rows)
     assert metrics["sparse_categorical_accuracy"]["doubleValue"] == pytest.approx(expected)

@@ -10,7 +10,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, sche
 
 from serving import contract
 from serving import export as export_lib
-from tests.serving import support
+from tests.serving.support import tiny_task
 from text_contract import transform
 from text_contract import transform_options
 from trainer.config import AlbertConfig
@@ -23,9 +23,9 @@ PAIRS = [("a good film", "the cast was fine"), ("", "dull"), ("grim ending " * 3
 
 @pytest.fixture(scope="module")
 def pair_export(tmp_path_factory):
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     root = tmp_path_factory.mktemp("pair")
-    rows = [{"premise": r[support.TEXT_FEATURE], "hypothesis": r[support.TEXT_FEATURE][::-1], "label": i % 3}
+    rows = [{"premise": r[tiny_task.TEXT_FEATURE], "hypothesis": r[tiny_task.TEXT_FEATURE][::-1], "label": i % 3}
             for i, r in enumerate(task.rows[:24])]
     spec = {"premise": tf.io.FixedLenFeature([], tf.string), "hypothesis": tf.io.FixedLenFeature([], tf.string),
             "label": tf.io.FixedLenFeature([], tf.int64)}
@@ -38,7 +38,7 @@ def pair_export(tmp_path_factory):
             functools.partial(transform.preprocessing_fn, custom_config=config))
         _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
     metadata_io.write_metadata(metadata, f"{transform_dir}/metadata")
-    albert_config = AlbertConfig.from_json_file(support.albert_config_file(str(root / "config"), task.vocab_size))
+    albert_config = AlbertConfig.from_json_file(tiny_task.albert_config_file(str(root / "config"), task.vocab_size))
     model = build_model(TrainingConfig(num_classes=3, max_seq_length=24), albert_config)
     export_dir = export_lib.export_classifier(model, transform_dir, str(root / "export"),
                                               text_features=["premise", "hypothesis"])
@@ -58,7 +58,7 @@ def test_pair_signature_takes_text_and_text_pair_and_agrees_with_keras(pair_expo
     probabilities = out[contract.PROBABILITIES_OUTPUT].numpy()
     assert probabilities.shape == (len(PAIRS), 3)
 
-    examples = [support.example(premise=a, hypothesis=b) for a, b in PAIRS]
+    examples = [tiny_task.example(premise=a, hypothesis=b) for a, b in PAIRS]
     by_example = loaded.signatures[contract.EXAMPLES_SIGNATURE](examples=tf.constant(examples))
     np.testing.assert_allclose(by_example[contract.PROBABILITIES_OUTPUT].numpy(), probabilities, atol=1e-6)
     classified = loaded.signatures[contract.CLASSIFY_SIGNATURE](inputs=tf.constant(examples))

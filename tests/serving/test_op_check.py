@@ -10,35 +10,10 @@ import sys
 import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registered in this process: must still not count as core ops)
-from tensorflow.core.protobuf import saved_model_pb2
 
-from serving import contract
 from serving import op_check
 from serving.deploy import TF_SERVING_IMAGE
-from tests.serving.exports import tiny_export
-
-MADE_UP_OP = "AlbertTfxMadeUpOp"
-
-
-def replace_op_type(export_dir: str, old: str, new: str) -> list:
-    """Renames op type `old` to `new` in every graph and library function of saved_model.pb; returns the names
-    of the functions changed."""
-    path = os.path.join(export_dir, contract.SAVED_MODEL_FILE)
-    proto = saved_model_pb2.SavedModel()
-    with open(path, "rb") as handle:
-        proto.ParseFromString(handle.read())
-    changed = []
-    for meta_graph in proto.meta_graphs:
-        for function in meta_graph.graph_def.library.function:
-            for node in function.node_def:
-                if node.op == old:
-                    node.op = new
-                    changed.append(function.signature.name)
-    assert changed, f"no {old} op in {export_dir}"
-    with open(path, "wb") as handle:
-        handle.write(proto.SerializeToString())
-    return sorted(set(changed))
-
+from tests.serving.support.exports import MADE_UP_OP, replace_op_type, tiny_export
 
 class _Nested(tf.Module):
     """serving_default -> outer -> inner (a nested tf.function); `plain` calls neither."""

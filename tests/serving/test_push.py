@@ -10,14 +10,18 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (before loading a pushed model: registers the SentencePiece ops)
 from tensorflow.core.protobuf import saved_model_pb2
 
-from serving import contract
+from serving import contract, layout
 from serving import op_check
 from serving import push as push_lib
 from serving import warmup
-from tests.serving.test_op_check import MADE_UP_OP, replace_op_type
-from tests.serving.exports import tiny_export
+from tests.serving.support.exports import MADE_UP_OP, replace_op_type, tiny_export
+from text_contract import storage
 
-MODEL = contract.DEFAULT_MODEL_NAME
+MODEL = layout.DEFAULT_MODEL_NAME
+
+
+def _versions(base, model=MODEL, complete_only=True):
+    return [v.version for v in layout.version_dirs(layout.model_dir(base, model), complete_only)]
 
 
 @pytest.fixture
@@ -43,14 +47,14 @@ def _same_tree(a, b):
 
 def test_versions_count_up_and_only_the_newest_are_kept(tmp_path):
     base = str(tmp_path / "serving")
-    assert push_lib.list_versions(base, MODEL) == [] and push_lib.latest_version_dir(base, MODEL) is None
+    assert _versions(base) == [] and layout.latest_version_dir(layout.model_dir(base, MODEL)) is None
     results = [push_lib.push_export(tiny_export(), base, keep_versions=2) for _ in range(3)]
     assert [r.version for r in results] == [1, 2, 3]
     assert [r.removed_versions for r in results] == [(), (), (1,)]
     assert all(r.created and r.model_name == MODEL for r in results)
     assert results[2].path == os.path.join(base, MODEL, "3")
-    assert push_lib.list_versions(base, MODEL) == [2, 3]
-    assert push_lib.latest_version_dir(base, MODEL) == results[2].path
+    assert _versions(base) == [2, 3]
+    assert layout.latest_version_dir(layout.model_dir(base, MODEL)) == results[2].path
     assert sorted(os.listdir(os.path.join(base, MODEL))) == ["2", "3"]  # no temporary or removed dirs left
     assert _same_tree(tiny_export(), results[2].path)
     # Readable by a server that runs as another user.
@@ -74,7 +78,7 @@ def test_a_failure_mid_copy_leaves_no_partial_version_and_keeps_the_others(tmp_p
     model_dir = os.path.join(base, MODEL)
     before = _tree(model_dir)
     copied = []
-    real_copy = push_lib._copy_file
+    real_copy = storage.copy_file
 
     def copy_then_fail(source, destination):
         if len(copied) == 3:
@@ -82,12 +86,12 @@ def test_a_failure_mid_copy_leaves_no_partial_version_and_keeps_the_others(tmp_p
         copied.append(destination)
         real_copy(source, destination)
 
-    monkeypatch.setattr(push_lib, "_copy_file", copy_then_fail)
+    monkeypatch.setattr(storage, "copy_file", copy_then_fail)
     with pytest.raises(OSError, match="disk full"):
         push_lib.push_export(tiny_export(), base, keep_versions=1)
     assert len(copied) == 3 and all(os.path.basename(os.path.dirname(p)) != "3" for p in copied)
     assert _tree(model_dir) == before  # no version 3, no temporary directory, version 2 untouched
-    assert push_lib.list_versions(base, MODEL) == [2]
+    assert _versions(base) == [2]
     assert _same_tree(tiny_export(), os.path.join(model_dir, "2"))
     monkeypatch.undo()
     assert push_lib.push_export(tiny_export(), base, keep_versions=1).version == 3  # and the next push works
@@ -95,8 +99,8 @@ def test_a_failure_mid_copy_leaves_no_partial_version_and_keeps_the_others(tmp_p
 
 def test_saved_model_pb_is_copied_last(tmp_path, monkeypatch):
     copied = []
-    real_copy = push_lib._copy_file
-    monkeypatch.setattr(push_lib, "_copy_file", lambda s, d: (copied.append(os.path.basename(d)), real_copy(s, d)))
+    real_copy = storage.copy_file
+    monkeypatch.setattr(storage, "copy_file", lambda s, d: (copied.append(os.path.basename(d)), real_copy(s, d)))
     push_lib.push_export(tiny_export(), str(tmp_path / "serving"), check_ops=False)
     assert copied[-1] == contract.SAVED_MODEL_FILE and copied.count(contract.SAVED_MODEL_FILE) == 1
     assert len(copied) == len([p for p in _tree(tiny_export()) if os.path.isfile(os.path.join(tiny_export(), p))])
@@ -156,7 +160,7 @@ def test_explicit_versions_must_be_new_and_newest(tmp_path):
     with pytest.raises(push_lib.VersionExistsError, match="older than the latest version 5"):
         push_lib.push_export(tiny_export(), base, version=3)
     assert push_lib.push_export(tiny_export(), base).version == 6
-    assert push_lib.list_versions(base, MODEL) == [5, 6]
+    assert _versions(base) == [5, 6]
 
 
 def test_an_unchanged_model_is_not_pushed_twice_when_asked(tmp_path):
@@ -165,13 +169,14 @@ def test_an_unchanged_model_is_not_pushed_twice_when_asked(tmp_path):
     again = push_lib.push_export(tiny_export(), base, model_name="sentiment", skip_if_unchanged=True)
     assert (again.version, again.path, again.created) == (1, first.path, False)
     assert push_lib.push_export(tiny_export(), base, model_name="sentiment").version == 2  # without: a new version
-    assert push_lib.list_versions(base, "sentiment") == [1, 2] and push_lib.list_versions(base, MODEL) == []
+    assert _versions(base, "sentiment") == [1, 2] and _versions(base) == []
 
 
 @pytest.mark.parametrize("arguments, message", [
     (dict(model_name="../albert"), "model name"),
     (dict(model_name=""), "model name"),
     (dict(model_name=".hidden"), "model name"),
+    (dict(model_name="模型"), "model name must be ASCII letters"),
     (dict(keep_versions=0), "keep_versions"),
     (dict(version=0), "version"),
     (dict(version="2"), "version"),
@@ -184,23 +189,29 @@ def test_bad_arguments_are_refused(tmp_path, arguments, message):
 
 def test_non_version_directories_are_ignored(tmp_path):
     model_dir = tmp_path / "serving" / MODEL
-    for name in ("7", ".8.pushing-x", "notes", "09"):
+    for name in ("7", f".8{storage.STAGING_MARKER}x", "notes", "09", "\u0669"):  # U+0669: an Arabic-Indic 9
         (model_dir / name).mkdir(parents=True)
     (model_dir / "12").write_text("a file, not a version")
-    assert push_lib.list_versions(str(tmp_path / "serving"), MODEL) == [7, 9]
+    assert _versions(str(tmp_path / "serving"), complete_only=False) == [7, 9]
+    assert _versions(str(tmp_path / "serving")) == []  # none holds a saved_model.pb: none is served
     result = push_lib.push_export(tiny_export(), str(tmp_path / "serving"), keep_versions=1)
     assert (result.version, result.removed_versions) == (10, (7, 9))
-    assert sorted(os.listdir(model_dir)) == [".8.pushing-x", "10", "12", "notes"]  # only versions are removed
+    # Only versions are removed.
+    assert sorted(os.listdir(model_dir)) == sorted([f".8{storage.STAGING_MARKER}x", "10", "12", "notes", "\u0669"])
 
 
 def test_a_killed_pushs_staging_directory_is_removed_by_a_later_push_once_stale(tmp_path):
     base = str(tmp_path / "serving")
     parent = os.path.join(base, MODEL)
-    os.makedirs(os.path.join(parent, ".1.pushing-abandoned", "variables"))
-    os.makedirs(os.path.join(parent, ".1.pushing-inflight"))
+    abandoned = [f".1{storage.STAGING_MARKER}abandoned", ".1.pushing-abandoned"]  # the second: before 0.2
+    for name in abandoned:
+        os.makedirs(os.path.join(parent, name, "variables"))
+    inflight = f".1{storage.STAGING_MARKER}inflight"
+    os.makedirs(os.path.join(parent, inflight))
     stale = os.path.getmtime(parent) - push_lib.STALE_STAGING_SECONDS - 60
-    os.utime(os.path.join(parent, ".1.pushing-abandoned"), (stale, stale))
+    for name in abandoned:
+        os.utime(os.path.join(parent, name), (stale, stale))
     result = push_lib.push_export(tiny_export(), base)
     assert result.version == 1
-    # The stale one is gone; one that may belong to a push still running is left alone.
-    assert sorted(os.listdir(parent)) == [".1.pushing-inflight", "1"]
+    # The stale ones are gone; one that may belong to a push still running is left alone.
+    assert sorted(os.listdir(parent)) == [inflight, "1"]

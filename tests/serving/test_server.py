@@ -3,7 +3,7 @@ model status, hot swap under load, failed versions, server-side batching, labels
 
 Two exports of the same untrained tiny classifier are built once per process (`tiny_exports`): version 1's
 classifier bias favours label id 0 and version 2's label id 1, so every answer shows which version gave it.
-The exports and the gRPC helpers live in tests/serving/exports.py.
+The exports and the gRPC helpers live in tests/serving/support/exports.py.
 """
 
 import os
@@ -26,8 +26,8 @@ from serving.batching import BatchingConfig
 from serving.client import SIGNATURE_DEF_FIELD, ClientConfig, ServingClient
 from serving.model_manager import ModelConfig, VersionPolicy
 from serving.server import LocalModelServer, ServerConfig
-from tests.serving import support
-from tests.serving.exports import MODEL, in_process, push, start_server, string_tensor, tiny_exports, wait_for
+from tests.serving.support import tiny_task
+from tests.serving.support.exports import MODEL, in_process, push, start_server, string_tensor, tiny_exports, wait_for
 
 TEXTS = ["a good and lovely film", "", "The plot was grim, dull and tedious.", "ünïcode 文字 " * 30]
 
@@ -186,9 +186,9 @@ def test_classify_with_context_merges_the_context_features_into_every_example(st
     """example_list_with_context: TF Serving's Input kind where shared features live in the context."""
     request = classification_pb2.ClassificationRequest(model_spec=_spec(signature=contract.CLASSIFY_SIGNATURE))
     with_context = request.input.example_list_with_context
-    with_context.context.ParseFromString(support.example(**{exports.text_feature: TEXTS[0]}))
+    with_context.context.ParseFromString(tiny_task.example(**{exports.text_feature: TEXTS[0]}))
     with_context.examples.add()  # no features of its own: the context's text
-    with_context.examples.add().ParseFromString(support.example(**{exports.text_feature: TEXTS[2]}))  # overrides it
+    with_context.examples.add().ParseFromString(tiny_task.example(**{exports.text_feature: TEXTS[2]}))  # overrides it
     response = stubs[0].Classify(request, timeout=30)
     scores = [[c.score for c in item.classes] for item in response.result.classifications]
     expected = in_process(exports.dirs[1], contract.PREDICT_SIGNATURE, text=[TEXTS[0], TEXTS[2]])

@@ -1,6 +1,6 @@
 """Warmup requests: every export carries them, they parse, name the contract's signatures and inputs, and run.
 
-`tiny_export()` (tests/serving/exports.py) is an untrained tiny classifier exported over the shared tiny task.
+`tiny_export()` (tests/serving/support/exports.py) is an untrained tiny classifier exported over the shared tiny task.
 """
 
 import os
@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from serving import contract
 from serving import warmup
-from tests.serving import support
-from tests.serving.exports import build_untrained_export, tiny_export
+from tests.serving.support import tiny_task
+from tests.serving.support.exports import build_untrained_export, tiny_export
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_every_request_runs_through_the_saved_model_as_tf_serving_runs_it(export
         outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
         batch = len(next(iter(inputs.values())))
         key = contract.PROBABILITIES_OUTPUT if signature == contract.PREDICT_SIGNATURE else contract.SCORES_OUTPUT
-        assert outputs[key].shape == (batch, len(support.LABELS))
+        assert outputs[key].shape == (batch, len(tiny_task.LABELS))
         np.testing.assert_allclose(outputs[key].numpy().sum(axis=1), 1.0, atol=1e-5)
     # Session loader: SignatureDef tensor names, as TF Serving's warmup feeds them.
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:

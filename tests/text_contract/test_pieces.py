@@ -24,5 +24,5 @@ def test_a_vocabulary_with_pieces_elsewhere_is_refused_naming_the_source_and_the
     model = (tmp_path / "plain.model").read_bytes()
     with pytest.raises(pieces.VocabularyError, match=r"reused\.model: special pieces at the wrong ids.*'<unk>'"):
         pieces.check_special_pieces(model, "reused.model")
-    with pytest.raises(pieces.VocabularyError, match="not a SentencePiece model"):
-        pieces.check_special_pieces(b"not a model")
+    with pytest.raises(pieces.VocabularyError, match=r"junk\.model: not a SentencePiece model"):
+        pieces.check_special_pieces(b"not a model", "junk.model")

@@ -47,20 +47,11 @@ def _ragged(rows):
 
 # --- packing --------------------------------------------------------------------------------------------------
 
-def _truncate_one_at_a_time(a, b, budget):
-    while a + b > budget:
-        if a > b:
-            a -= 1
-        else:
-            b -= 1
-    return a, b
-
-
 def test_longest_first_closed_form_equals_trimming_one_piece_at_a_time():
     cases = list(itertools.product(range(14), range(14), range(14)))
     a, b, budget = (np.array(x) for x in zip(*cases))
     keep_a, keep_b = tr.longest_first_lengths(tf.constant(a), tf.constant(b), tf.constant(budget))
-    expected = [_truncate_one_at_a_time(*case) for case in cases]
+    expected = [support.truncate_one_at_a_time(*case) for case in cases]
     assert list(zip(keep_a.numpy(), keep_b.numpy())) == expected
 
 

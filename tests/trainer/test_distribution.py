@@ -10,7 +10,7 @@ import sys
 import portpicker
 import pytest
 
-from tests.trainer.synthetic_data import write_pretraining_records
+from tests.trainer.support.synthetic_data import write_pretraining_records
 from trainer.checkpoints.convert import save_model_directory
 from trainer.encoder import AlbertEncoder
 from trainer.presets import get_preset
@@ -45,7 +45,7 @@ def _config(directory, name, **changes):
 def _launch(config_path, train_file, out_path, env_extra=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.trainer.distributed_worker", str(config_path), str(train_file), str(out_path)],
+        [sys.executable, "-m", "tests.trainer.support.distributed_worker", str(config_path), str(train_file), str(out_path)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 

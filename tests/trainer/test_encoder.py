@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import keras
 
-from tests.conftest import encoder_batch
-from tests.trainer.numpy_reference import albert_forward
+from tests.support import encoder_batch
+from tests.trainer.support.numpy_reference import albert_forward
 from trainer.checkpoints.original import load_original_weights, original_weights_from_model
 from trainer.config import AlbertConfig
 from trainer.encoder import AlbertEncoder

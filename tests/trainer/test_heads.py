@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import encoder_batch
+from tests.support import encoder_batch
 from trainer.classifier import AlbertClassifier
 from trainer.config import AlbertConfig
 from trainer.encoder import AlbertEncoder

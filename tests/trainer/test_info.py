@@ -1,4 +1,3 @@
-import pytest
 
 from trainer.info import BERT_BASE_SHAPE, all_preset_names, format_table, parameter_rows
 from trainer.presets import RELEASED_PARAMETER_COUNTS

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.trainer.synthetic_data import write_pretraining_records
+from tests.trainer.support.synthetic_data import write_pretraining_records
 from trainer.training_config import TrainingConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

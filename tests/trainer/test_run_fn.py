@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from serving import contract
-from tests.serving import support
-from tests.trainer.synthetic_data import write_pretraining_records
+from tests.serving.support import tiny_task
+from tests.trainer.support.synthetic_data import write_pretraining_records
 from trainer import run_fn as run_fn_lib
 from trainer.config import ConfigError
 from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
@@ -45,7 +45,7 @@ def _classify_config(task, **training):
         run_fn_lib.TRAINING_CONFIG_KEY: {"task": "classify", "global_batch_size": 8, "train_steps": 10,
                                          "checkpoint_every_steps": 10, "warmup_steps": 1, "learning_rate": 1e-3,
                                          "log_every_steps": 5, "strategy": "default", **training},
-        TEXT_FEATURES_KEY: [support.TEXT_FEATURE],
+        TEXT_FEATURES_KEY: [tiny_task.TEXT_FEATURE],
         SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model,
         run_fn_lib.MODEL_NAME_KEY: "sentiment",
     }
@@ -71,7 +71,7 @@ def test_training_config_takes_what_tfx_and_the_data_decide(tmp_path):
 
 
 def test_classify_needs_its_text_features(tmp_path):
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     config = _classify_config(task)
     del config[TEXT_FEATURES_KEY]
     with pytest.raises(ConfigError, match="text_features"):
@@ -80,7 +80,7 @@ def test_classify_needs_its_text_features(tmp_path):
 
 
 def test_run_fn_classify_trains_and_exports_the_serving_contract(tmp_path):
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     fn_args = fake_fn_args(tmp_path, _classify_config(task), train_files=task.train_files,
                            eval_files=task.eval_files, transform_output=task.transform_dir, eval_steps=1)
     run_fn_lib.run_fn(fn_args)
@@ -90,10 +90,10 @@ def test_run_fn_classify_trains_and_exports_the_serving_contract(tmp_path):
     metadata = contract.read_metadata(export_dir)
     labels = [n.decode() for n in tf.io.gfile.GFile(os.path.join(export_dir, "assets", "label_vocabulary"))
               .read().encode().splitlines()]
-    assert list(metadata.label_names) == labels and sorted(labels) == sorted(support.LABELS)
+    assert list(metadata.label_names) == labels and sorted(labels) == sorted(tiny_task.LABELS)
     assert metadata.model_name == "sentiment" and metadata.preset == "tiny"
     assert metadata.albert_config["vocab_size"] == task.vocab_size  # a fresh encoder sized to the vocabulary
-    assert metadata.max_seq_length == support.MAX_SEQ_LENGTH
+    assert metadata.max_seq_length == tiny_task.MAX_SEQ_LENGTH
     with open(task.spm_model, "rb") as handle:
         assert metadata.vocabulary_sha256 == hashlib.sha256(handle.read()).hexdigest()
     assert metadata.extra["training_config"]["num_classes"] == 2
@@ -105,17 +105,17 @@ def test_run_fn_classify_trains_and_exports_the_serving_contract(tmp_path):
     loaded = tf.saved_model.load(export_dir)  # tensorflow_text is already imported by the Transform module
     out = loaded.signatures[contract.PREDICT_SIGNATURE](text=tf.constant(["a lovely warm film", "grim"]))
     assert out[contract.PROBABILITIES_OUTPUT].shape == (2, 2)
-    assert set(out[contract.LABEL_OUTPUT].numpy().astype(str)) <= set(support.LABELS)
+    assert set(out[contract.LABEL_OUTPUT].numpy().astype(str)) <= set(tiny_task.LABELS)
 
 
 def test_pretrain_output_warm_starts_a_classify_run_through_base_model(tmp_path):
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     records = write_pretraining_records(tmp_path / "pretraining.tfrecord", count=16, vocab_size=task.vocab_size,
-                                        seq_length=support.MAX_SEQ_LENGTH, predictions=5)
+                                        seq_length=tiny_task.MAX_SEQ_LENGTH, predictions=5)
     pretrain_config = {
         run_fn_lib.TRAINING_CONFIG_KEY: {"task": "pretrain", "global_batch_size": 4, "train_steps": 2,
                                          "checkpoint_every_steps": 2, "warmup_steps": 0,
-                                         "max_seq_length": support.MAX_SEQ_LENGTH, "max_predictions_per_seq": 5,
+                                         "max_seq_length": tiny_task.MAX_SEQ_LENGTH, "max_predictions_per_seq": 5,
                                          "log_every_steps": 1, "strategy": "default"},
         SENTENCEPIECE_MODEL_PATH_KEY: task.spm_model,
     }
@@ -140,7 +140,7 @@ def test_a_fresh_encoder_gets_the_vocabulary_size_and_the_encoder_dropout(tmp_pa
     from trainer.config import AlbertConfig
     from trainer.training_config import TrainingConfig
 
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     config = TrainingConfig(model_dir=str(tmp_path / "run"), preset="tiny")
     matched = run_fn_lib._match_vocabulary(config, task.spm_model, encoder_dropout=0.25)
     albert_config = AlbertConfig.from_json_file(matched.albert_config_path)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.trainer.synthetic_data import write_classification_records, write_pretraining_records
+from tests.trainer.support.synthetic_data import write_classification_records, write_pretraining_records
 from trainer import input_pipeline
 from trainer.config import AlbertConfig, ConfigError
 from trainer.optimization import AdamW, Lamb, WarmupPolynomialDecay, create_optimizer

@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 
 from text_contract import pieces
+
 _SYLLABLES = ["ka", "lo", "mi", "ne", "tu", "ra", "si", "po", "ve", "du", "an", "el", "or", "ix", "um"]
 
 
@@ -33,7 +34,9 @@ def synthetic_documents(count, seed=0, min_sentences=2, max_sentences=12):
 
 
 def train_sentencepiece(directory, vocab_size=160, **overrides):
-    """A unigram model with the data contract's special pieces at <directory>/spm.model."""
+    """A unigram model with ALBERT's special pieces (`text_contract.pieces`) at <directory>/spm.model.
+
+    Trained by SentencePiece directly, so that `overrides` can make a model that breaks the rules."""
     import sentencepiece
 
     directory = pathlib.Path(directory)
@@ -53,9 +56,10 @@ def run_executor(out_dir, model_dir, *, examples_dir=None, input_splits=("train"
     """Runs the executor directly; returns the output Examples artifact."""
     from tfx.types import standard_artifacts, standard_artifact_utils
 
+    from components import artifacts
     from components.pretraining_data import executor, spec
 
-    model = spec.SentencePieceModel()
+    model = artifacts.SentencePieceModel()
     model.uri = str(model_dir)
     inputs = {spec.SENTENCEPIECE_MODEL_KEY: [model]}
     if examples_dir is not None:

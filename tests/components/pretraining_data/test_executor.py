@@ -10,7 +10,10 @@ from components.pretraining_data import beam_pipeline
 from tests.components.pretraining_data.support import (feature_array, read_output, run_executor,
                                                        synthetic_documents, synthetic_sentence,
                                                        train_sentencepiece)
-from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS, SENTENCE_ORDER_LABEL
+from text_contract.features import (
+    INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS,
+    SENTENCE_ORDER_LABEL
+)
 from text_contract.pieces import CLS_ID, PAD_ID, SEP_ID
 
 TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -170,10 +173,15 @@ def test_unknown_text_feature_names_it_and_the_existing_ones(tmp_path, examples_
                      splits='["eval"]')
 
 
-def test_a_model_without_the_contract_special_pieces_is_refused(tmp_path):
+def test_a_model_without_the_contract_special_pieces_is_refused_naming_its_path(tmp_path):
+    import re
+
+    from text_contract.pieces import VocabularyError
+
     model = train_sentencepiece(tmp_path / "spm", control_symbols=[], user_defined_symbols=["[MASK]"])
     (tmp_path / "t.txt").write_text("A b. C d.\n")
-    with pytest.raises(ValueError, match="data_contract"):
+    path = re.escape(str(model / "spm.model"))
+    with pytest.raises(VocabularyError, match=rf"{path}: special pieces at the wrong ids"):
         run_executor(tmp_path / "out", model, text_file_pattern=str(tmp_path / "t.txt"))
 
 
@@ -202,3 +210,15 @@ def test_beam_metrics_count_every_reason(tmp_path, examples_dir, spm_dir):
     assert counters["documents_used"] == VALID_ROWS + 2
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert counters["instances_written"] == summary["instances_written"] > 0
+
+
+def test_a_model_artifact_without_spm_model_names_the_artifact_and_the_file(tmp_path):
+    import re
+
+    from components import artifacts
+
+    empty = tmp_path / "vocabulary"
+    empty.mkdir()
+    (tmp_path / "t.txt").write_text("A b. C d.\n")
+    with pytest.raises(FileNotFoundError, match=rf"{re.escape(str(empty))}.* no {re.escape(artifacts.MODEL_FILE)}"):
+        run_executor(tmp_path / "out", empty, text_file_pattern=str(tmp_path / "t.txt"))

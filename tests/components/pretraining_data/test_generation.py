@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 from components.pretraining_data import generation as g
-from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PRETRAINING_FEATURES, SEGMENT_IDS, SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
+from tests import support
+from text_contract.features import (
+    INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PRETRAINING_FEATURES,
+    SEGMENT_IDS, SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
+)
 from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WORD_BOUNDARY
 
 CONTINUATION = 600
@@ -130,7 +134,7 @@ def test_whole_words_are_masked_and_specials_never(corpus):
             assert (position in positions) == (w in masked_words), (instance, position)
 
 
-def test_features_are_padded_and_named_by_the_data_contract(corpus):
+def test_features_are_padded_and_named_by_the_text_contract(corpus):
     config, instances = corpus
     for instance in instances[:200]:
         features = g.to_features(instance, config)
@@ -223,18 +227,10 @@ def test_only_truncation_loses_pieces():
 
 
 def test_truncation_is_longest_first():
-    def reference(a, b, m):
-        while a + b > m:
-            if a > b:
-                a -= 1
-            else:
-                b -= 1
-        return a, b
-
     for a in range(1, 40):
         for b in range(1, 40):
             for m in (2, 5, 17, 30, 60):
-                assert g.truncated_lengths(a, b, m) == reference(a, b, m)
+                assert g.truncated_lengths(a, b, m) == support.truncate_one_at_a_time(a, b, m)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ import sentencepiece as spm
 import pytest
 
 from components import artifacts as artifact_lib
-from text_contract.normalization import normalize
-from tests.components.sentencepiece_vocab import DATASETS, example, read_tsv, run_executor, write_examples
+from tests.components.sentencepiece_vocab.support import example, run_executor, write_examples
+from tests.support import dataset, read_tsv
 from text_contract import pieces
+from text_contract.normalization import normalize
+
 MULTI_MEGABYTE = "word " * 600_000  # 3 MB, one line
 VALID_ODDITIES = [
     "  Café  naïve\tfaçade  ",  # surrounding and inner whitespace, accents
@@ -23,7 +25,7 @@ def _integer_scores(out) -> bool:
 
 
 def _sentences():
-    return [row[0] for row in read_tsv(DATASETS / "sst2" / "dev.tsv", header=True)]
+    return [row[0] for row in read_tsv(dataset("sst2") / "dev.tsv", header=True)]
 
 
 def _corpus():
@@ -73,7 +75,8 @@ def test_writes_the_model_vocab_and_summary_with_albert_special_pieces(trained):
     vocab = open(artifact_lib.vocab_path(str(out)), encoding="utf-8").read().splitlines()
     assert len(vocab) == sp.get_piece_size() == summary["pieces"] == 400
     assert vocab[0].split("\t")[0] == pieces.PAD_PIECE
-    # Identity normalization: SentencePiece keeps full-width forms and runs of spaces (normalize.py owns those).
+    # Identity normalization: SentencePiece keeps full-width forms and runs of spaces
+    # (text_contract.normalization owns those).
     assert "".join(sp.encode_as_pieces("ＡＢ  c")) == "\u2581ＡＢ\u2581\u2581c"
     assert not _integer_scores(out)  # unigram: log probabilities
     assert summary["model_type"] == "unigram" and summary["vocab_size"] == 400 and summary["lower_case"] is False
@@ -155,3 +158,36 @@ def test_lower_case(tmp_path):
     assert summary["lower_case"] is True
     assert not any(c.isupper() for piece in learned for c in piece)
     assert any(c.islower() for piece in learned for c in piece)
+
+
+def test_the_newest_matching_vocabulary_is_reused_instead_of_training(trained, corpus, tmp_path):
+    import shutil
+
+    out, _ = trained
+    for version in ("9", "10"):
+        (tmp_path / "served" / version).mkdir(parents=True)
+        shutil.copy(artifact_lib.model_path(str(out)), tmp_path / "served" / version / artifact_lib.MODEL_FILE)
+    pattern = str(tmp_path / "served" / "*" / artifact_lib.MODEL_FILE)
+    summary = run_executor(corpus[0], tmp_path / "reused", **dict(PARAMS, reuse_model_glob=pattern, lower_case=True))
+    newest = str(tmp_path / "served" / "10" / artifact_lib.MODEL_FILE)  # natural order: 10 after 9
+    assert summary["reused_from"] == newest and summary["pieces"] == 400 and summary["lower_case"] is True
+    with open(artifact_lib.model_path(str(tmp_path / "reused")), "rb") as reused, open(newest, "rb") as source:
+        assert reused.read() == source.read()
+    assert len(open(artifact_lib.vocab_path(str(tmp_path / "reused")), encoding="utf-8").read().splitlines()) == 400
+
+
+def test_a_reused_vocabulary_without_albert_special_pieces_is_refused_naming_its_path(corpus, tmp_path):
+    import io
+    import re
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(_sentences()[:300]), model_writer=model, vocab_size=100,
+                                   minloglevel=2)  # SentencePiece's own ids: <unk>=0, <s>=1, </s>=2
+    (tmp_path / "served").mkdir()
+    (tmp_path / "served" / "spm.model").write_bytes(model.getvalue())
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "spm.model").write_bytes(b"not a model")
+    for name, problem in (("served", "special pieces at the wrong ids"), ("junk", "not a SentencePiece model")):
+        path = str(tmp_path / name / "spm.model")
+        with pytest.raises(pieces.VocabularyError, match=rf"reuse_model_glob: {re.escape(path)} .*{problem}"):
+            run_executor(corpus[0], tmp_path / f"out-{name}", **dict(PARAMS, reuse_model_glob=path))

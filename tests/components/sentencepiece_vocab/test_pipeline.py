@@ -7,14 +7,15 @@ import sentencepiece as spm
 from tfx import v1 as tfx
 
 from components.sentencepiece_vocab import SentencePieceModel, SentencePieceVocab, model_path, read_summary, vocab_path
-from text_contract.normalization import normalize
-from tests.components.sentencepiece_vocab import DATASETS, read_tsv
+from tests.support import dataset, read_tsv
 from text_contract import pieces
+from text_contract.normalization import normalize
+
 ODD = 'ｆｕｌｌｗｉｄｔｈ, "quoted" text'  # CSV quoting, NFKC
 
 
 def test_csv_example_gen_then_sentencepiece_vocab_under_local_dag_runner(tmp_path):
-    rows = read_tsv(DATASETS / "sst2" / "dev.tsv", header=True)
+    rows = read_tsv(dataset("sst2") / "dev.tsv", header=True)
     data = tmp_path / "data"
     data.mkdir()
     with open(data / "reviews.csv", "w", newline="", encoding="utf-8") as f:

@@ -13,9 +13,15 @@ from tfx.utils import json_utils, proto_utils
 
 from components.serving_pusher import CHECK_OPS_KEY, KEEP_VERSIONS_KEY, MODEL_NAME_KEY, ServingPushOptions
 from components.serving_pusher import executor as executor_lib
-from serving import contract
+from components.serving_pusher import spec
+from serving import contract, layout
 from serving import push as push_lib
-from tests.serving.exports import tiny_export
+from tests.serving.support.exports import tiny_export
+
+
+def _versions(serving_base: str, model_name: str = layout.DEFAULT_MODEL_NAME):
+    """The complete versions under `<serving_base>/<model_name>`, oldest first."""
+    return [v.version for v in layout.version_dirs(layout.model_dir(serving_base, model_name))]
 
 
 @pytest.fixture
@@ -53,11 +59,11 @@ def test_a_blessed_model_is_pushed_and_the_pushed_model_says_where(tmp_path, mod
     inputs = {standard_component_specs.MODEL_KEY: [model],
               standard_component_specs.MODEL_BLESSING_KEY: [_blessing(tmp_path, 1)]}
     pushed = _run(tmp_path, inputs, base)
-    version_dir = os.path.join(base, contract.DEFAULT_MODEL_NAME, "1")
+    version_dir = os.path.join(base, layout.DEFAULT_MODEL_NAME, "1")
     assert pushed.get_int_custom_property("pushed") == 1
     assert pushed.get_string_custom_property("pushed_version") == "1"
     assert pushed.get_string_custom_property("pushed_destination") == version_dir
-    assert push_lib.list_versions(base, contract.DEFAULT_MODEL_NAME) == [1]
+    assert _versions(base) == [1]
     # The export is archived in the PushedModel artifact, as TFX's Pusher does.
     assert os.path.isfile(os.path.join(pushed.uri, contract.SAVED_MODEL_FILE))
     assert contract.read_metadata(version_dir) == contract.read_metadata(pushed.uri)
@@ -65,7 +71,7 @@ def test_a_blessed_model_is_pushed_and_the_pushed_model_says_where(tmp_path, mod
     # A rerun with the same model (an orchestrator retry) adds no version; a new model would.
     again = _run(tmp_path, inputs, base, name="again")
     assert again.get_int_custom_property("pushed") == 1 and again.get_string_custom_property("pushed_version") == "1"
-    assert push_lib.list_versions(base, contract.DEFAULT_MODEL_NAME) == [1]
+    assert _versions(base) == [1]
 
 
 def test_a_model_that_is_not_blessed_is_not_pushed(tmp_path, model):
@@ -89,7 +95,7 @@ def test_custom_config_names_the_model_and_the_versions_kept(tmp_path, model):
     assert pushed.get_string_custom_property("pushed_version") == "2"
     assert pushed.get_string_custom_property("pushed_destination") == os.path.join(base, "sentiment", "2")
     assert sorted(os.listdir(os.path.join(base, "sentiment"))) == ["2"]  # keep_versions=1
-    assert not os.path.exists(os.path.join(base, contract.DEFAULT_MODEL_NAME))
+    assert not os.path.exists(os.path.join(base, layout.DEFAULT_MODEL_NAME))
 
 
 def test_unix_timestamp_versioning_gives_the_push_time(tmp_path, model):
@@ -144,3 +150,19 @@ def test_the_component_is_tfx_pusher_with_our_executor_and_options(tmp_path):
         ServingPusher(model=model)
     with pytest.raises(ValueError, match=KEEP_VERSIONS_KEY):
         ServingPusher(model=model, serving_base="/srv/models", keep_versions=-1)
+
+
+def test_options_take_the_serving_layout_defaults_and_model_name_rule():
+    from tfx.types import channel
+
+    from components.serving_pusher import ServingPusher
+
+    assert spec.ServingPushOptions is ServingPushOptions
+    assert ServingPushOptions() == ServingPushOptions(layout.DEFAULT_MODEL_NAME, layout.DEFAULT_KEEP_VERSIONS, True)
+    options = ServingPushOptions("sentiment-v2_zh", None, False)
+    assert ServingPushOptions.from_custom_config(json.loads(json.dumps(options.to_custom_config()))) == options
+    for name in ("模型", "", "-albert", "a b", 3):  # ASCII only, as TF Serving's paths and metrics need
+        with pytest.raises(layout.InvalidModelName, match=MODEL_NAME_KEY):
+            ServingPushOptions(model_name=name)
+    pusher = ServingPusher(model=channel.Channel(type=standard_artifacts.Model), serving_base="/srv/models")
+    assert executor_lib.push_options(pusher.exec_properties) == ServingPushOptions()

@@ -5,8 +5,9 @@ import io
 import pytest
 
 from components.text_example_gen import parsing
-from components.text_example_gen.options import TextOptions
-from tests.components.text_example_gen import DATASETS, tsv_rows
+from components.text_example_gen.spec import TextOptions
+from tests.components.text_example_gen.support import tsv_rows
+from tests.support import dataset
 
 CSV = TextOptions()
 TSV = TextOptions(delimiter="\t", quoting="none")
@@ -122,8 +123,8 @@ def test_fields_longer_than_the_csv_module_default_limit():
 
 
 def test_mrpc_needs_quoting_none():
-    data = (DATASETS / "mrpc" / "dev.tsv").read_bytes()
-    expected = tsv_rows(DATASETS / "mrpc" / "dev.tsv")
+    data = (dataset("mrpc") / "dev.tsv").read_bytes()
+    expected = tsv_rows(dataset("mrpc") / "dev.tsv")
     plain = [r.fields for r in records(data, TSV) if not r.blank]
     assert plain == expected and len(plain) == 409  # the header and 408 rows, quotes kept literally
     as_csv = [r.fields for r in records(data, TextOptions(delimiter="\t")) if not r.blank]

@@ -6,13 +6,14 @@ import ml_metadata as mlmd
 from tfx import v1 as tfx
 
 from components.text_example_gen import TextExampleGen, TextOptions, read_summary
-from tests.components.text_example_gen import DATASETS, read_tfrecords, tsv_rows
+from tests.components.text_example_gen.support import read_tfrecords, tsv_rows
+from tests.support import dataset
 
 COLUMNS = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
 
 
 def test_mrpc_under_local_dag_runner(tmp_path):
-    source = DATASETS / "mrpc" / "dev.tsv"
+    source = dataset("mrpc") / "dev.tsv"
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(source, data / "dev.tsv")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from tests.conftest import PARITY
-from tests.trainer.checkpoints.parity import assert_matches, expected, pretrainer_outputs
+from tests.support import PARITY
+from tests.trainer.checkpoints.support import assert_matches, expected, pretrainer_outputs
 from trainer.checkpoints import WeightImportError, import_weights
 from trainer.checkpoints.huggingface import config_from_huggingface
 from trainer.pretrainer import AlbertPretrainer

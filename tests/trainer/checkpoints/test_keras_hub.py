@@ -3,8 +3,8 @@
 import keras_hub
 import numpy as np
 
-from tests.conftest import PARITY, encoder_batch
-from tests.trainer.checkpoints.parity import assert_matches, encoder_inputs, expected
+from tests.support import PARITY, encoder_batch
+from tests.trainer.checkpoints.support import assert_matches, encoder_inputs, expected
 from trainer.checkpoints import import_weights
 from trainer.encoder import AlbertEncoder
 

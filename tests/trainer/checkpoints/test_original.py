@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.conftest import PARITY
-from tests.trainer.checkpoints.parity import assert_matches, expected, pretrainer_outputs
+from tests.support import PARITY
+from tests.trainer.checkpoints.support import assert_matches, expected, pretrainer_outputs
 from trainer.checkpoints import WeightImportError, import_weights
 from trainer.checkpoints.original import (
     original_weights_from_model,

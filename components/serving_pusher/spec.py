@@ -1,11 +1,17 @@
-"""ServingPusher's options: a typed, validated dataclass and how it travels in the Pusher's `custom_config`.
+"""ServingPusher's spec: TFX's Pusher spec, reused, and the options that travel in its `custom_config`.
 
-TFX's Pusher passes `custom_config` to its executor as JSON (a dict at construction time). The keys:
+The component keeps TFX's `PusherSpec` (`tfx.types.standard_component_specs.PusherSpec`: inputs `model`,
+`model_blessing`, `infra_blessing`; output `pushed_model`; parameters `push_destination` and `custom_config`)
+unchanged; its keys are `standard_component_specs`'s. Only the executor differs. This module is what is ours,
+and imports neither TFX nor TensorFlow: `ServingPushOptions`, a typed, validated dataclass, and how it travels
+in the Pusher's `custom_config`, which TFX passes to its executor as JSON (a dict at construction time). The
+keys:
 
-- `"model_name"` (`MODEL_NAME_KEY`): the served name; versions go to `<base>/<model_name>/<N>/`.
-  Default `contract.DEFAULT_MODEL_NAME` ("albert", the name in serving/deploy/models.config).
+- `"model_name"` (`MODEL_NAME_KEY`): the served name; versions go to `<base>/<model_name>/<N>/`. Default
+  `serving.layout.DEFAULT_MODEL_NAME` ("albert", the name in serving/deploy/models.config); the rule is
+  `serving.layout.check_model_name`'s.
 - `"keep_versions"` (`KEEP_VERSIONS_KEY`): how many pushed versions stay, the new one included; null keeps
-  all. Default `contract.DEFAULT_KEEP_VERSIONS`.
+  all. Default `serving.layout.DEFAULT_KEEP_VERSIONS`.
 - `"check_ops"` (`CHECK_OPS_KEY`): refuse exports using ops TF Serving lacks. Default true.
 
 Other keys in `custom_config` are an error (a misspelt key would otherwise silently push with defaults).
@@ -16,7 +22,7 @@ The push destination itself is TFX's `PushDestination.filesystem.base_directory`
 import dataclasses
 from typing import Any, Dict, Mapping, Optional
 
-from serving import contract
+from serving import layout
 
 MODEL_NAME_KEY = "model_name"
 KEEP_VERSIONS_KEY = "keep_versions"
@@ -28,15 +34,12 @@ KEYS = (MODEL_NAME_KEY, KEEP_VERSIONS_KEY, CHECK_OPS_KEY)
 class ServingPushOptions:
     """What `serving.push.push_export` gets besides the export and the serving base."""
 
-    model_name: str = contract.DEFAULT_MODEL_NAME
-    keep_versions: Optional[int] = contract.DEFAULT_KEEP_VERSIONS
+    model_name: str = layout.DEFAULT_MODEL_NAME
+    keep_versions: Optional[int] = layout.DEFAULT_KEEP_VERSIONS
     check_ops: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.model_name, str) or not self.model_name:
-            raise ValueError(f"{MODEL_NAME_KEY} must be a non-empty string, got {self.model_name!r}")
-        if not all(c.isalnum() or c in "-_" for c in self.model_name) or self.model_name[0] in "-_":
-            raise ValueError(f"{MODEL_NAME_KEY} must be letters, digits, '-' or '_', got {self.model_name!r}")
+        layout.check_model_name(self.model_name, MODEL_NAME_KEY)
         if self.keep_versions is not None and (isinstance(self.keep_versions, bool)
                                                or not isinstance(self.keep_versions, int) or self.keep_versions < 1):
             raise ValueError(f"{KEEP_VERSIONS_KEY} must be a positive integer or None, got {self.keep_versions!r}")

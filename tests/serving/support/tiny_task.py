@@ -1,8 +1,8 @@
 """A tiny labelled text task for the serving and run_fn tests: SentencePiece model, Transform output, TFRecords.
 
 Everything is made by the tests themselves: ~60 short sentences whose label ("neg"/"pos") shows in their
-words, a SentencePiece model trained on them with the data contract's special pieces, and TFT's
-AnalyzeAndTransformDataset with `trainer/preprocessing.py`'s preprocessing_fn. `tiny_task()` builds it once
+words, a SentencePiece model trained on them as the vocabulary component trains one, and TFT's
+AnalyzeAndTransformDataset with the one `text_contract.transform.preprocessing_fn`. `tiny_task()` builds it once
 per process (the tests share it) under a temporary directory removed at exit.
 """
 
@@ -17,11 +17,7 @@ from typing import Dict, List
 import numpy as np
 import tensorflow as tf
 
-from text_contract import pieces
-
-from text_contract import transform
-
-from text_contract import transform_options
+from text_contract import normalization, pieces, sentencepiece_training, transform, transform_options
 TEXT_FEATURE = "sentence"
 LABEL_FEATURE = "label"
 LABELS = ("neg", "pos")
@@ -47,17 +43,14 @@ def sentences(count: int = 60, seed: int = 0) -> List[Dict[str, str]]:
 
 
 def train_sentencepiece(directory: str, texts: List[str]) -> str:
-    """A small unigram model with <pad>=0, <unk>=1, [CLS], [SEP], [MASK], no BOS/EOS, identity rule."""
-    import sentencepiece
-
+    """A small unigram vocabulary, trained on the normalized texts as the vocabulary component trains one."""
     os.makedirs(directory, exist_ok=True)
-    prefix = os.path.join(directory, "spm")
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=80, hard_vocab_limit=False,
-        model_type="unigram", pad_id=pieces.PAD_ID, unk_id=pieces.UNK_ID, bos_id=-1, eos_id=-1, pad_piece=pieces.PAD_PIECE,
-        unk_piece=pieces.UNK_PIECE, control_symbols=list(pieces.CONTROL_PIECES), character_coverage=1.0,
-        normalization_rule_name="identity", num_threads=1, minloglevel=2)
-    return prefix + ".model"
+    path = os.path.join(directory, "spm.model")
+    lines = [normalization.normalize(text) for text in texts]
+    with open(path, "wb") as handle:
+        handle.write(sentencepiece_training.train_sentencepiece(lines, vocab_size=80, character_coverage=1.0,
+                                                                num_threads=1))
+    return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +76,17 @@ def _write_transformed(path: str, instances, schema) -> None:
 
 
 def build_tiny_task(root: str) -> TinyTask:
-    import sentencepiece
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
     rows = sentences()
     spm_model = train_sentencepiece(os.path.join(root, "vocab"), [r[TEXT_FEATURE] for r in rows])
-    vocab_size = sentencepiece.SentencePieceProcessor(model_file=spm_model).get_piece_size()
-    config = {transform_options.SENTENCEPIECE_MODEL_PATH_KEY: spm_model, transform_options.TEXT_FEATURES_KEY: [TEXT_FEATURE],
-              transform_options.LABEL_FEATURE_KEY: LABEL_FEATURE, transform_options.MAX_SEQ_LENGTH_KEY: MAX_SEQ_LENGTH}
+    with open(spm_model, "rb") as handle:
+        vocab_size = pieces.piece_count(handle.read())
+    config = transform_options.TransformOptions(
+        text_features=(TEXT_FEATURE,), sentencepiece_model_path=spm_model, label_feature=LABEL_FEATURE,
+        max_seq_length=MAX_SEQ_LENGTH).to_custom_config()
     # VarLenFeature text, as SchemaGen infers for a CSV column: serving must build sparse input for it.
     spec = {TEXT_FEATURE: tf.io.VarLenFeature(tf.string), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))

@@ -3,7 +3,10 @@
 import numpy as np
 import tensorflow as tf
 
-from text_contract.features import INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+from text_contract.features import (
+    INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK,
+    SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+)
 from text_contract.pieces import CLS_ID, MASK_ID, SEP_ID
 
 

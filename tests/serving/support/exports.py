@@ -4,6 +4,7 @@
 `tiny_exports()`: two versions whose head bias makes v1 answer label id 0 and v2 label id 1, so every answer
 shows which version gave it (server, end-to-end and CLI tests), with `push`, `in_process`, `start_server`,
 `wait_for` and `string_tensor`. All are read-only for the tests: copy an export before changing it.
+`replace_op_type` breaks a copy on purpose (an op TF Serving lacks: `MADE_UP_OP`).
 """
 
 import atexit
@@ -17,13 +18,14 @@ from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
-from serving import contract
+from serving import contract, layout
 from serving import export as export_lib
 from serving.server import LocalModelServer, ServerConfig
-from tests.serving import support
+from tests.serving.support import tiny_task
 
-MODEL = contract.DEFAULT_MODEL_NAME
+MODEL = layout.DEFAULT_MODEL_NAME
 
 
 def build_untrained_export(root: str, model_name: str = "tiny-sentiment") -> str:
@@ -32,13 +34,13 @@ def build_untrained_export(root: str, model_name: str = "tiny-sentiment") -> str
     from trainer.tasks import build_model
     from trainer.training_config import TrainingConfig
 
-    task = support.tiny_task()
-    albert_config = AlbertConfig.from_json_file(support.albert_config_file(os.path.join(root, "config"),
+    task = tiny_task.tiny_task()
+    albert_config = AlbertConfig.from_json_file(tiny_task.albert_config_file(os.path.join(root, "config"),
                                                                            task.vocab_size))
-    model = build_model(TrainingConfig(num_classes=len(support.LABELS), max_seq_length=support.MAX_SEQ_LENGTH),
+    model = build_model(TrainingConfig(num_classes=len(tiny_task.LABELS), max_seq_length=tiny_task.MAX_SEQ_LENGTH),
                         albert_config)
     return export_lib.export_classifier(model, task.transform_dir, os.path.join(root, "export"),
-                                        text_features=[support.TEXT_FEATURE], model_name=model_name)
+                                        text_features=[tiny_task.TEXT_FEATURE], model_name=model_name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,21 +68,21 @@ def tiny_exports() -> TinyExports:
     from trainer.tasks import build_model
     from trainer.training_config import TrainingConfig
 
-    task = support.tiny_task()
+    task = tiny_task.tiny_task()
     root = tempfile.mkdtemp(prefix="albert-tfx-grpc-")
     atexit.register(shutil.rmtree, root, True)
-    albert_config = AlbertConfig.from_json_file(support.albert_config_file(os.path.join(root, "config"), task.vocab_size))
+    albert_config = AlbertConfig.from_json_file(tiny_task.albert_config_file(os.path.join(root, "config"), task.vocab_size))
     dirs = {}
     for version, bias in ((1, [2.0, -2.0]), (2, [-2.0, 2.0])):
         keras.utils.set_random_seed(version)
-        model = build_model(TrainingConfig(num_classes=len(support.LABELS), max_seq_length=support.MAX_SEQ_LENGTH),
+        model = build_model(TrainingConfig(num_classes=len(tiny_task.LABELS), max_seq_length=tiny_task.MAX_SEQ_LENGTH),
                             albert_config)
         model.classification_head.dense.bias.assign(bias)
         dirs[version] = export_lib.export_classifier(
             model, task.transform_dir, os.path.join(root, "exports", str(version)),
-            text_features=[support.TEXT_FEATURE], vocabulary_path=task.spm_model, preset="tiny")
+            text_features=[tiny_task.TEXT_FEATURE], vocabulary_path=task.spm_model, preset="tiny")
     label_names = contract.read_metadata(dirs[1]).label_names
-    return TinyExports(root, dirs, label_names, support.TEXT_FEATURE)
+    return TinyExports(root, dirs, label_names, tiny_task.TEXT_FEATURE)
 
 
 def push(export_dir: str, model_base: str, version: int) -> str:
@@ -124,3 +126,26 @@ def wait_for(condition, timeout_s: float = 90.0, what: str = "condition"):
 
 def string_tensor(values):
     return tf.make_tensor_proto([v.encode() if isinstance(v, str) else v for v in values], dtype=tf.string)
+
+
+MADE_UP_OP = "AlbertTfxMadeUpOp"
+
+
+def replace_op_type(export_dir: str, old: str, new: str) -> list:
+    """Renames op type `old` to `new` in every graph and library function of saved_model.pb; returns the names
+    of the functions changed."""
+    path = os.path.join(export_dir, contract.SAVED_MODEL_FILE)
+    proto = saved_model_pb2.SavedModel()
+    with open(path, "rb") as handle:
+        proto.ParseFromString(handle.read())
+    changed = []
+    for meta_graph in proto.meta_graphs:
+        for function in meta_graph.graph_def.library.function:
+            for node in function.node_def:
+                if node.op == old:
+                    node.op = new
+                    changed.append(function.signature.name)
+    assert changed, f"no {old} op in {export_dir}"
+    with open(path, "wb") as handle:
+        handle.write(proto.SerializeToString())
+    return sorted(set(changed))

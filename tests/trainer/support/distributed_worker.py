@@ -1,7 +1,7 @@
 """Runs one short pretraining in its own process (strategies need a fresh TensorFlow runtime) and writes
 the final loss to a JSON file. Used by test_distribution.py:
 
-    python -m tests.trainer.distributed_worker CONFIG_JSON TRAIN_FILE OUT_JSON
+    python -m tests.trainer.support.distributed_worker CONFIG_JSON TRAIN_FILE OUT_JSON
 """
 
 import json

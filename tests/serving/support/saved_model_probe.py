@@ -1,6 +1,6 @@
 """Loads an export in a fresh process, as a server would, and records what every signature answers.
 
-`python -m tests.serving.saved_model_probe EXPORT_DIR REQUEST.json RESULT.json`. REQUEST holds `texts`
+`python -m tests.serving.support.saved_model_probe EXPORT_DIR REQUEST.json RESULT.json`. REQUEST holds `texts`
 (raw strings), `text_feature` (the raw feature name for tf.Examples), and `labels` with `label_feature`
 (for the labelled examples that `transformed_features` reads). Nothing of trainer/ is imported:
 the SavedModel must stand on its own (plus tensorflow_text, which must be imported before loading).
@@ -59,9 +59,9 @@ def main(export_dir: str, request_path: str, result_path: str) -> None:
         "session_classify": _session_classify(export_dir, examples),
         "transformed": _plain(model.signatures[contract.TRANSFORM_SIGNATURE](
             **{contract.EXAMPLES_INPUT: tf.constant(labelled)})),
-        # serving.contract reads feature names from trainer/data_contract.py; no other trainer code may load.
-        "trainer_modules": sorted(name for name in sys.modules if name.split(".")[0] == "trainer"
-                                  and name not in ("trainer", "trainer.data_contract")),
+        # Serving imports only the text contract: loading and answering needs none of the other packages.
+        "other_packages": sorted(name for name in sys.modules
+                                 if name.split(".")[0] in ("trainer", "components", "pipeline", "albert_tfx")),
     }
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(result, handle)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tests.conftest import PARITY
+from tests.support import PARITY
 
 TOLERANCE = 1e-4  # max abs difference, float32
 

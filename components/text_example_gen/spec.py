@@ -1,4 +1,8 @@
-"""TextExampleGen's execution options: a typed, validated dataclass, and how it travels in `custom_config`.
+"""TextExampleGen's spec: TFX's FileBasedExampleGen spec, reused, and the options that travel in its custom_config.
+
+The component keeps TFX's `FileBasedExampleGenSpec` (`tfx.types.standard_component_specs`: `input_base`,
+`input_config`, `output_config`, `range_config`, `custom_config`; output `examples`) unchanged; only the
+executor differs. This module is what is ours, and imports neither TFX's component machinery nor TensorFlow:
 
 `TextOptions` checks every value when it is built (a bad value raises a ValueError that names the field),
 so a wrong option fails at pipeline construction, not inside Beam. `to_dict` / `from_dict` round-trip it

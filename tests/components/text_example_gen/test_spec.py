@@ -5,8 +5,8 @@ import json
 import pytest
 from google.protobuf import json_format
 
-from components.text_example_gen import options as options_lib
-from components.text_example_gen.options import TextOptions
+from components.text_example_gen import spec as options_lib
+from components.text_example_gen.spec import TextOptions
 
 
 def test_defaults_and_dict_round_trip():
