@@ -20,6 +20,8 @@ MASK_ID = 4
 CONTROL_PIECES = (CLS_PIECE, SEP_PIECE, MASK_PIECE)  # ids 2, 3, 4
 SPECIAL_PIECES: Dict[int, str] = {PAD_ID: PAD_PIECE, UNK_ID: UNK_PIECE, CLS_ID: CLS_PIECE, SEP_ID: SEP_PIECE,
                                   MASK_ID: MASK_PIECE}
+# The first id of a regular piece: ids below it are the special pieces (masking never draws them at random).
+FIRST_REGULAR_ID = max(SPECIAL_PIECES) + 1
 # Marks the start of a word in SentencePiece pieces (whole-word n-gram masking splits on it).
 WORD_BOUNDARY = "\u2581"
 

@@ -26,10 +26,9 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from text_contract.features import INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS
-from text_contract.pieces import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID
+from text_contract.pieces import CLS_ID, FIRST_REGULAR_ID, MASK_ID, PAD_ID, SEP_ID
 
 # Random replacements are drawn from [FIRST_REGULAR_ID, vocab_size): never a special piece.
-FIRST_REGULAR_ID = max(PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID) + 1
 UNSELECTABLE_IDS = (PAD_ID, CLS_ID, SEP_ID)
 
 

@@ -45,13 +45,9 @@ from text_contract.features import (
     INPUT_IDS, INPUT_MASK, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, SEGMENT_IDS,
     SENTENCE_ORDER_KEPT, SENTENCE_ORDER_LABEL, SENTENCE_ORDER_SWAPPED
 )
-from text_contract.pieces import CLS_ID, MASK_ID, SEP_ID, SPECIAL_PIECES, WORD_BOUNDARY
+from text_contract.pieces import CLS_ID, FIRST_REGULAR_ID, MASK_ID, SEP_ID, WORD_BOUNDARY
 from text_contract.sentencepiece_training import MIN_VOCAB_SIZE
 from text_contract.transform_options import min_seq_length
-
-# The first id random replacement may draw: ids below it are the special pieces (<pad>, <unk>, [CLS],
-# [SEP], [MASK]).
-FIRST_REGULAR_ID = max(SPECIAL_PIECES) + 1
 
 # Replacement kinds recorded per masked position (diagnostics, not serialized).
 REPLACED_BY_MASK, KEPT_ORIGINAL, REPLACED_BY_RANDOM = 0, 1, 2
