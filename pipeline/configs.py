@@ -20,8 +20,8 @@ config is built: never inside a component. Each section checks itself; then what
 given is built here once (`transform_options`, `vocabulary_parameters`, `training.training_config`,
 `pretrainer_training_config`, `pretraining.data_generation_parameters`) and checked by the components' and
 the trainer's own validation, so the rules have one definition and `pipeline.py` only passes the values on.
-Defaults that belong to a component or to serving are imported from there. Paths are kept as given; `resolved()` makes local ones absolute
-(orchestrators run components in other working directories).
+Defaults that belong to a component or to serving are imported from there. Paths are kept as given;
+`resolved()` makes local ones absolute (orchestrators run components in other working directories).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import re
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from components.pretraining_data import generation  # numpy only: the generation settings' defaults
 from serving import layout
 from text_contract import sentencepiece_training, storage
 from text_contract.transform_options import TransformOptions
@@ -222,7 +223,7 @@ class PretrainingSettings:
     learning_rate: float = 2e-3
     dupe_factor: int = 2
     # The data generation writes this many prediction slots and the Pretrainer parses as many.
-    max_predictions_per_seq: int = 20
+    max_predictions_per_seq: int = generation.GenerationConfig.max_predictions_per_seq
 
     def validate(self) -> None:
         for name in ("train_steps", "global_batch_size", "max_seq_length", "dupe_factor", "max_predictions_per_seq"):

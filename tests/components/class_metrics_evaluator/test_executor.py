@@ -10,6 +10,8 @@ from tfx.utils import proto_utils
 
 from components.class_metrics_evaluator import executor as executor_lib
 from components.class_metrics_evaluator import per_class, spec
+from pipeline import evaluation as pipeline_evaluation  # the pipeline's own config
+from pipeline.configs import EvaluationConfig
 from tests.serving.support import tiny_task
 from tests.serving.support.exports import tiny_export
 from text_contract import features
@@ -40,9 +42,6 @@ def test_the_executor_evaluates_every_class_of_the_model(tmp_path):
     evaluation.uri = str(tmp_path / "evaluation")
     blessing = standard_artifacts.ModelBlessing()
     blessing.uri = str(tmp_path / "blessing")
-
-    from pipeline import evaluation as pipeline_evaluation  # the pipeline's own config
-    from pipeline.configs import EvaluationConfig
 
     eval_config = pipeline_evaluation.eval_config(EvaluationConfig(min_accuracy=0.0))
     executor_lib.Executor().Do(
