@@ -11,9 +11,15 @@ serving tokenizes with the very same graph. The pieces are plain TensorFlow func
   space, stripped), from the same code-point lists; the tests check both agree on every code point;
 - `load_tokenizer`: tf_text.SentencepieceTokenizer over the bytes of a spm.model (embedded in the graph as
   a constant: the transform graph does not need the file afterwards);
+- `make_tokenizer(options)` / `build_tokenizer(bytes, tokenization, lower_case)`: a `TextTokenizer` for the
+  vocabulary file's tokenization style (`vocabulary.TOKENIZATIONS`): "sentencepiece" (ours: normalize_text +
+  the model), "albert" (an imported ALBERT SentencePiece model with the original ALBERT preprocessing and
+  digit-comma split, as Hugging Face's AlbertTokenizer) or "wordpiece" (a BERT vocab.txt: BERT's basic
+  tokenization + WordPiece over a table embedded in the graph, as Hugging Face's BertTokenizer); it maps
+  [batch] strings to ragged ids and knows the vocabulary's special ids;
 - `longest_first_lengths`: how many pieces of a and b survive longest-first truncation, in closed form;
 - `pack_inputs`: [CLS] a [SEP] or [CLS] a [SEP] b [SEP], segment ids 0 for [CLS] a [SEP] and 1 for b [SEP],
-  padded with <pad> (id 0) to a static max_seq_length;
+  padded to a static max_seq_length, with the vocabulary's special ids (default ours: <pad>=0, [CLS]=2, [SEP]=3);
 - `encode_texts`: all of the above from raw strings to the model's inputs.
 
 Outputs (names from `text_contract.features`), all int64 (tf.Example's integer type, which TFT writes),
@@ -27,17 +33,22 @@ decreasing frequency (ties: reverse lexicographic). A missing or empty label get
 those rows.
 
 Bad input never fails the graph: missing or empty text gives [CLS] [SEP] and padding, invalid UTF-8 is
-replaced, and text is cut to `TransformOptions.text_chars` characters after normalization before
-tokenization. custom_config: see `text_contract.transform_options`.
+replaced, and text is cut to `TransformOptions.text_chars` characters after the style's preprocessing
+before tokenization. Every op is in TF Serving's set (`serving.op_check`; no py_function).
+custom_config: see `text_contract.transform_options`.
 """
 
+import unicodedata
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 import tensorflow_transform as tft
+# The basic (pre-WordPiece) tokenizer of tf_text.BertTokenizer, its documented `basic_tokenizer_class`: used on
+# its own so that over-long words can become [UNK] by characters, as Hugging Face's BertTokenizer does.
+from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 
-from text_contract import features, normalization, pieces
+from text_contract import features, normalization, pieces, vocabulary
 from text_contract.transform_options import DEFAULT_MAX_SEQ_LENGTH, TEXT_CHARS_PER_POSITION, TransformOptions
 
 OUTPUT_DTYPE = tf.int64
@@ -74,11 +85,16 @@ def to_text(x: TensorLike) -> tf.Tensor:
     raise ValueError(f"expected a feature of rank 1 or 2, got shape {x.shape}")
 
 
-def normalize_text(texts: tf.Tensor, lower_case: bool = False) -> tf.Tensor:
-    """TensorFlow twin of `text_contract.normalization.normalize` (invalid UTF-8 -> U+FFFD first)."""
-    texts = tf.strings.unicode_transcode(
+def repair_utf8(texts: tf.Tensor) -> tf.Tensor:
+    """Invalid UTF-8 replaced by U+FFFD (bad input must not fail the graph)."""
+    return tf.strings.unicode_transcode(
         texts, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace", replacement_char=0xFFFD
     )
+
+
+def normalize_text(texts: tf.Tensor, lower_case: bool = False) -> tf.Tensor:
+    """TensorFlow twin of `text_contract.normalization.normalize` (invalid UTF-8 -> U+FFFD first)."""
+    texts = repair_utf8(texts)
     texts = tf.strings.regex_replace(texts, _REMOVED_RE2, "")
     texts = tf_text.normalize_utf8(texts, "NFKC")
     if lower_case:
@@ -92,6 +108,200 @@ def load_tokenizer(model_path: str) -> tf_text.SentencepieceTokenizer:
     with tf.io.gfile.GFile(model_path, "rb") as f:
         model = f.read()
     return tf_text.SentencepieceTokenizer(model=model, out_type=tf.int32)
+
+
+# --- the tokenizer of each tokenization style ------------------------------------------------------------
+
+def _re2_ranges(ranges: Sequence[Tuple[int, int]]) -> str:
+    """An RE2 character class matching the code-point ranges."""
+    return "[" + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
+def _lower(texts: tf.Tensor) -> tf.Tensor:
+    """tf.strings.lower without losing what follows a NUL (tf.strings.lower stops at the first one): the parts
+    between NULs are lower-cased and joined again (each with a NUL after it, the last one removed, since
+    reduce_join's separator cannot be a NUL)."""
+    parts = tf.strings.split(texts, "\x00")
+    parts = tf.ragged.map_flat_values(lambda p: tf.strings.join([tf.strings.lower(p, encoding="utf-8"), "\x00"]), parts)
+    return tf.strings.regex_replace(tf.strings.reduce_join(parts, axis=1), "\x00\\z", "")
+
+
+_BOUNDARY = pieces.WORD_BOUNDARY
+# Characters whose decomposition the ICU inside tensorflow-text lacks (Unicode 13 additions: those NFKC leaves
+# alone there, `normalization.ICU_NFKC_INERT_CODEPOINTS`, and U+11938, which NFKC recomposes): the "albert"
+# preprocessing decomposes them itself, as Python's unicodedata does (the code-point sweep test finds any other).
+_ICU_NFKD_MISSING = {cp: unicodedata.normalize("NFKD", chr(cp))
+                     for cp in normalization.ICU_NFKC_INERT_CODEPOINTS + (0x11938,)}
+# Hugging Face's BertTokenizer._clean_text: NUL, U+FFFD and control characters (category C but tab, newline,
+# carriage return) removed; whitespace (category Z, tab, newline, carriage return) to a space.
+_BERT_REMOVED_RE2 = r"[^\P{C}\t\n\r]|\x{FFFD}"
+_BERT_WHITESPACE_RE2 = r"[\t\n\r\p{Z}]"
+
+
+class TextTokenizer(tf.Module):
+    """[batch] raw strings -> [batch, (ids)] int64 ids of one tokenization style (`vocabulary.TOKENIZATIONS`).
+
+    `prepare`: the style's text preprocessing (what `encode_texts` cuts to `max_text_chars`); `tokenize`:
+    prepared text -> ids; calling it does both. Attributes: `tokenization`, `lower_case`, `special_ids`
+    (`vocabulary.SpecialIds`), `vocab_size`. A tf.Module, so a SavedModel holding it tracks its resources.
+    Build one with `make_tokenizer` / `build_tokenizer`.
+    """
+
+    def __init__(self, tokenization: str, lower_case: bool, special_ids: vocabulary.SpecialIds, vocab_size: int):
+        super().__init__(name=f"{tokenization}_tokenizer")
+        self.tokenization = tokenization
+        self.lower_case = bool(lower_case)
+        self.special_ids = special_ids
+        self.vocab_size = int(vocab_size)
+
+    def prepare(self, texts: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def tokenize(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        raise NotImplementedError
+
+    def __call__(self, texts: tf.Tensor, max_text_chars: Optional[int] = None) -> tf.RaggedTensor:
+        texts = self.prepare(texts)
+        if max_text_chars:
+            texts = tf.strings.substr(texts, 0, max_text_chars, unit="UTF8_CHAR")
+        return self.tokenize(texts)
+
+
+class _SentencePieceTokenizer(TextTokenizer):
+    """"sentencepiece": our vocabularies: `normalize_text`, then the model (trained with the identity rule)."""
+
+    def __init__(self, model: bytes, lower_case: bool, vocab_size: int):
+        super().__init__(vocabulary.SENTENCEPIECE, lower_case, vocabulary.DEFAULT_SPECIAL_IDS, vocab_size)
+        self._model = tf_text.SentencepieceTokenizer(model=model, out_type=tf.int32)
+
+    def prepare(self, texts):
+        return normalize_text(texts, self.lower_case)
+
+    def tokenize(self, texts):
+        return tf.cast(self._model.tokenize(texts), OUTPUT_DTYPE)
+
+
+class _AlbertTokenizer(TextTokenizer):
+    """"albert": an ALBERT SentencePiece model with the original ALBERT preprocessing, the graph twin of
+    `vocabulary.albert_preprocess` / `albert_encode` (the model's own normalizer, nmt_nfkc in ALBERT's, runs
+    inside SentencePiece)."""
+
+    def __init__(self, model: bytes, lower_case: bool, special_ids: vocabulary.SpecialIds, vocab_size: int):
+        super().__init__(vocabulary.ALBERT, lower_case, special_ids, vocab_size)
+        self._model = tf_text.SentencepieceTokenizer(model=model, out_type=tf.int32)
+        # Built from the Python character predicates the twin uses (str.isdigit, unicodedata.combining).
+        self._digit_comma_re2 = "(?s).*" + _re2_ranges(vocabulary.digit_ranges()) + vocabulary.ALBERT_COMMA
+        self._combining_re2 = _re2_ranges(vocabulary.combining_ranges()) if lower_case else None
+
+    def prepare(self, texts):
+        texts = repair_utf8(texts)
+        if self.lower_case:
+            texts = _lower(texts)
+        texts = tf.strings.regex_replace(texts, _WHITESPACE_RUN_RE2, " ")
+        texts = tf.strings.regex_replace(texts, "^ +| +$", "")
+        texts = tf.strings.regex_replace(texts, "``", '"')
+        texts = tf.strings.regex_replace(texts, "''", '"')
+        if self.lower_case:  # keep_accents = not lower_case
+            for cp, decomposed in _ICU_NFKD_MISSING.items():
+                texts = tf.strings.regex_replace(texts, f"\\x{{{cp:X}}}", decomposed)
+            texts = tf_text.normalize_utf8(texts, "NFKD")
+            texts = tf.strings.regex_replace(texts, self._combining_re2, "")
+            texts = _lower(texts)
+        return texts
+
+    def tokenize(self, texts):
+        ids = self._model.tokenize(texts)
+        return tf.cast(ids.with_flat_values(self._split_digit_commas(ids.flat_values)).merge_dims(1, 2), OUTPUT_DTYPE)
+
+    def _split_digit_commas(self, ids: tf.Tensor) -> tf.RaggedTensor:
+        """[n] piece ids -> [n, (ids)]: each piece as it is, but one like "▁1990," becomes the pieces of "1990"
+        (without a leading "▁" unless the piece had one) and "," (ALBERT's encode_pieces)."""
+        strings = self._model.id_to_string(ids)
+        matched = tf.strings.regex_full_match(strings, self._digit_comma_re2)
+        targets = tf.boolean_mask(strings, matched)
+        body = tf.strings.regex_replace(tf.strings.regex_replace(targets, ",$", ""), _BOUNDARY, "")
+        sub = self._model.tokenize(body)  # [m, (k)]
+        sub_strings = self._model.id_to_string(sub.flat_values)
+        first = tf.equal(tf.ragged.range(sub.row_lengths()).flat_values, 0)
+        target_has_boundary = tf.strings.regex_full_match(targets, f"(?s){_BOUNDARY}.*")
+        strip = (first & ~tf.gather(target_has_boundary, sub.value_rowids())
+                 & tf.strings.regex_full_match(sub_strings, f"(?s){_BOUNDARY}.*"))
+        drop = strip & tf.equal(sub_strings, _BOUNDARY)
+        stripped = self._model.string_to_id(tf.strings.regex_replace(sub_strings, f"^{_BOUNDARY}", ""))
+        sub = tf.ragged.boolean_mask(sub.with_flat_values(tf.where(strip, stripped, sub.flat_values)),
+                                     sub.with_flat_values(~drop))
+        comma = self._model.string_to_id(tf.fill(tf.expand_dims(sub.nrows(), 0), vocabulary.ALBERT_COMMA))
+        sub = tf.concat([sub, tf.RaggedTensor.from_tensor(tf.expand_dims(tf.cast(comma, sub.dtype), 1))], axis=1)
+        # Row i of the result: [ids[i]], or the next row of `sub` where piece i matched.
+        rows = tf.concat([tf.RaggedTensor.from_tensor(tf.expand_dims(ids, 1)), sub], axis=0)
+        n = tf.size(ids, out_type=tf.int64)
+        index = tf.where(matched, n + tf.cumsum(tf.cast(matched, tf.int64)) - 1, tf.range(n))
+        return tf.gather(rows, index)
+
+
+class _WordPieceTokenizer(TextTokenizer):
+    """"wordpiece": a BERT vocab.txt, as Hugging Face's BertTokenizer(do_lower_case=lower_case): its text cleaning,
+    NFC, lower case and accents stripped (NFD without category Mn) when lower_case, then tf_text's BERT basic
+    tokenizer (whitespace, punctuation and CJK characters split) and WordPiece over a table embedded in the graph."""
+
+    def __init__(self, tokens: Sequence[str], lower_case: bool, special_ids: vocabulary.SpecialIds):
+        super().__init__(vocabulary.WORDPIECE, lower_case, special_ids, len(tokens))
+        ids = vocabulary.wordpiece_ids(list(tokens))
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(list(ids), tf.string),
+                                                tf.constant(list(ids.values()), tf.int64)),
+            default_value=special_ids.unk_id)
+        # Case and accents are done in `prepare`, the Hugging Face way (str.lower, not ICU case folding).
+        self._basic = BasicTokenizer(lower_case=False)
+        self._wordpiece = tf_text.WordpieceTokenizer(
+            self._table, suffix_indicator=vocabulary.WORDPIECE_SUFFIX,
+            # A word of at most WORDPIECE_MAX_CHARS_PER_WORD characters has at most 4 bytes each; longer
+            # words are [UNK] already (`tokenize`).
+            max_bytes_per_word=4 * vocabulary.WORDPIECE_MAX_CHARS_PER_WORD, token_out_type=tf.int64,
+            unknown_token=vocabulary.WORDPIECE_UNK, split_unknown_characters=False)
+
+    def prepare(self, texts):
+        texts = tf.strings.regex_replace(repair_utf8(texts), _BERT_REMOVED_RE2, "")
+        texts = tf.strings.regex_replace(texts, _BERT_WHITESPACE_RE2, " ")
+        texts = tf_text.normalize_utf8(texts, "NFC")
+        if self.lower_case:
+            texts = tf_text.normalize_utf8(_lower(texts), "NFD")
+            texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
+        return texts
+
+    def tokenize(self, texts):
+        words = self._basic.tokenize(texts)
+        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > vocabulary.WORDPIECE_MAX_CHARS_PER_WORD
+        words = words.with_flat_values(tf.where(too_long, vocabulary.WORDPIECE_UNK, words.flat_values))
+        return self._wordpiece.tokenize(words).merge_dims(1, 2)
+
+
+def build_tokenizer(data: bytes, tokenization: str = vocabulary.DEFAULT_TOKENIZATION, lower_case: bool = False,
+                    source: str = "the vocabulary") -> TextTokenizer:
+    """The TextTokenizer of `tokenization` over a vocabulary file's bytes (embedded in the graph: it does not need
+    the file afterwards); VocabularyError naming `source` when the file does not suit the tokenization.
+
+    "sentencepiece" (ours) requires the special pieces at `pieces`' ids; "albert" reads them from the model;
+    "wordpiece" from the vocab.txt's lines.
+    """
+    kind = vocabulary.detect_kind(data, source)
+    vocabulary.check_tokenization(tokenization, kind, source)
+    if tokenization == vocabulary.SENTENCEPIECE:
+        return _SentencePieceTokenizer(data, lower_case, pieces.check_special_pieces(data, source))
+    info = vocabulary.read_vocabulary(data, source)
+    if tokenization == vocabulary.ALBERT:
+        return _AlbertTokenizer(data, lower_case, info.special_ids, info.size)
+    return _WordPieceTokenizer(vocabulary.wordpiece_tokens(data, source), lower_case, info.special_ids)
+
+
+def make_tokenizer(options: TransformOptions) -> TextTokenizer:
+    """The tokenizer `preprocessing_fn` uses: `options.tokenization` over the file at
+    `options.sentencepiece_model_path` (whatever its kind), with `options.lower_case`."""
+    if not options.sentencepiece_model_path:
+        raise ValueError("TransformOptions.sentencepiece_model_path (the vocabulary file) is required to tokenize")
+    with tf.io.gfile.GFile(options.sentencepiece_model_path, "rb") as f:
+        data = f.read()
+    return build_tokenizer(data, options.tokenization, options.lower_case, options.sentencepiece_model_path)
 
 
 def longest_first_lengths(len_a: tf.Tensor, len_b: tf.Tensor, budget: int) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -113,11 +323,13 @@ def _take(ids: tf.RaggedTensor, n: tf.Tensor) -> tf.RaggedTensor:
 
 
 def pack_inputs(
-    ids_a: tf.RaggedTensor, ids_b: Optional[tf.RaggedTensor], max_seq_length: int
+    ids_a: tf.RaggedTensor, ids_b: Optional[tf.RaggedTensor], max_seq_length: int,
+    special_ids: vocabulary.SpecialIds = vocabulary.DEFAULT_SPECIAL_IDS,
 ) -> Dict[str, tf.Tensor]:
     """[CLS] a [SEP] (b [SEP]) with segment ids and padding mask, truncated longest-first, padded.
 
-    `ids_a`, `ids_b`: [batch, (pieces)] ragged piece ids. Returns int64 [batch, max_seq_length] tensors.
+    `ids_a`, `ids_b`: [batch, (pieces)] ragged piece ids; `special_ids`: the vocabulary's [CLS], [SEP] and
+    padding ids (default: ours). Returns int64 [batch, max_seq_length] tensors.
     """
     ids_a = tf.cast(ids_a, OUTPUT_DTYPE)
     if ids_b is None:
@@ -131,8 +343,8 @@ def pack_inputs(
         keep_a, keep_b = longest_first_lengths(ids_a.row_lengths(), ids_b.row_lengths(), max_seq_length - 3)
         parts = [_take(ids_a, keep_a), _take(ids_b, keep_b)]
     batch = ids_a.nrows()
-    cls = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(pieces.CLS_ID, OUTPUT_DTYPE)))
-    sep = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(pieces.SEP_ID, OUTPUT_DTYPE)))
+    cls = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(special_ids.cls_id, OUTPUT_DTYPE)))
+    sep = tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(special_ids.sep_id, OUTPUT_DTYPE)))
     tokens = [cls, parts[0], sep]
     segments = [tf.zeros_like(cls), tf.zeros_like(parts[0]), tf.zeros_like(sep)]
     if len(parts) == 2:
@@ -142,29 +354,45 @@ def pack_inputs(
     segments = tf.concat(segments, axis=1)
     shape = [None, max_seq_length]
     return {
-        features.TOKEN_IDS: tokens.to_tensor(default_value=pieces.PAD_ID, shape=shape),
+        features.TOKEN_IDS: tokens.to_tensor(default_value=special_ids.pad_id, shape=shape),
         features.SEGMENT_IDS: segments.to_tensor(default_value=0, shape=shape),
         features.PADDING_MASK: tf.ones_like(tokens).to_tensor(default_value=0, shape=shape),
     }
 
 
 def encode_texts(
-    tokenizer: tf_text.SentencepieceTokenizer,
+    tokenizer: Union[TextTokenizer, tf_text.SentencepieceTokenizer],
     texts: Sequence[tf.Tensor],
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
-    lower_case: bool = False,
+    lower_case: Optional[bool] = None,
     max_text_chars: Optional[int] = None,
+    special_ids: Optional[vocabulary.SpecialIds] = None,
 ) -> Dict[str, tf.Tensor]:
-    """One or two [batch] string tensors (raw text) -> token_ids, segment_ids, padding_mask."""
+    """One or two [batch] string tensors (raw text) -> token_ids, segment_ids, padding_mask.
+
+    `tokenizer`: a TextTokenizer (`make_tokenizer`; it knows its case and special ids, `lower_case` may only
+    repeat its own), or a bare tf_text.SentencepieceTokenizer of one of our vocabularies (`load_tokenizer`:
+    `normalize_text` with `lower_case`, default False, and our special ids). `special_ids` overrides the
+    tokenizer's. Text is cut to `max_text_chars` characters (default TEXT_CHARS_PER_POSITION per position)
+    after the tokenizer's preprocessing, before tokenization.
+    """
     if len(texts) not in (1, 2):
         raise ValueError(f"expected one text (single) or two (pair), got {len(texts)}")
+    if isinstance(tokenizer, TextTokenizer):
+        if lower_case is not None and bool(lower_case) != tokenizer.lower_case:
+            raise ValueError(f"lower_case={lower_case} but the {tokenizer.tokenization} tokenizer was built with "
+                             f"lower_case={tokenizer.lower_case}")
+        special_ids = special_ids or tokenizer.special_ids
+        encode = tokenizer
+    else:
+        special_ids = special_ids or vocabulary.DEFAULT_SPECIAL_IDS
+
+        def encode(text, chars):
+            return tokenizer.tokenize(tf.strings.substr(normalize_text(text, bool(lower_case)), 0, chars,
+                                                        unit="UTF8_CHAR"))
     max_text_chars = max_text_chars or TEXT_CHARS_PER_POSITION * max_seq_length
-    ids = []
-    for text in texts:
-        text = normalize_text(text, lower_case)
-        text = tf.strings.substr(text, 0, max_text_chars, unit="UTF8_CHAR")
-        ids.append(tokenizer.tokenize(text))
-    return pack_inputs(ids[0], ids[1] if len(ids) == 2 else None, max_seq_length)
+    ids = [encode(text, max_text_chars) for text in texts]
+    return pack_inputs(ids[0], ids[1] if len(ids) == 2 else None, max_seq_length, special_ids)
 
 
 def label_ids(label: TensorLike, label_values: Optional[Sequence[str]] = None) -> tf.Tensor:
@@ -190,9 +418,9 @@ def _feature(inputs: Mapping[str, TensorLike], name: str) -> TensorLike:
 def preprocessing_fn(inputs: Mapping[str, TensorLike], custom_config: Optional[Mapping[str, Any]] = None):
     """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids)."""
     options = TransformOptions.from_custom_config(custom_config)
-    tokenizer = load_tokenizer(options.sentencepiece_model_path)
+    tokenizer = make_tokenizer(options)
     texts = [to_text(_feature(inputs, name)) for name in options.text_features]
-    outputs = encode_texts(tokenizer, texts, options.max_seq_length, options.lower_case, options.text_chars)
+    outputs = encode_texts(tokenizer, texts, options.max_seq_length, max_text_chars=options.text_chars)
     if options.label_feature:
         outputs[features.LABEL_IDS] = label_ids(_feature(inputs, options.label_feature), options.label_values)
     return outputs

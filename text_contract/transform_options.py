@@ -10,7 +10,13 @@ passes `to_custom_config()` to TFX's Transform; VocabTransform adds the vocabula
 import dataclasses
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from text_contract import vocabulary
+
+# The path of the vocabulary file, whatever its kind (a SentencePiece model or a WordPiece vocab.txt): the
+# name is from when only SentencePiece models existed, kept so compiled pipelines and saved configs still read.
 SENTENCEPIECE_MODEL_PATH_KEY = "sentencepiece_model_path"
+# How text becomes ids with that file: one of vocabulary.TOKENIZATIONS (absent: "sentencepiece", ours).
+TOKENIZATION_KEY = "tokenization"
 TEXT_FEATURES_KEY = "text_features"
 LABEL_FEATURE_KEY = "label_feature"
 LABEL_VALUES_KEY = "label_values"
@@ -18,7 +24,7 @@ MAX_SEQ_LENGTH_KEY = "max_seq_length"
 LOWER_CASE_KEY = "lower_case"
 MAX_TEXT_CHARS_KEY = "max_text_chars"
 KEYS = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY, LABEL_FEATURE_KEY, LABEL_VALUES_KEY, MAX_SEQ_LENGTH_KEY,
-        LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY)
+        LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY, TOKENIZATION_KEY)
 
 DEFAULT_MAX_SEQ_LENGTH = 128
 # Characters of normalized text kept per sequence position before tokenizing (a piece is at most 16
@@ -40,6 +46,8 @@ class TransformOptions:
     `label_values`: fixes the label ids in this order (any other label gets -1); without it TFT orders the
     labels by decreasing frequency. `lower_case`: must equal the vocabulary's. `max_text_chars`: normalized
     text is cut to this many characters before tokenization (default `TEXT_CHARS_PER_POSITION` per position).
+    `tokenization`: how text becomes ids with the vocabulary file at `sentencepiece_model_path` (its kind
+    whatever the field's name): "sentencepiece" (ours), "albert" or "wordpiece" (`vocabulary.TOKENIZATIONS`).
     """
 
     text_features: Tuple[str, ...]
@@ -49,6 +57,7 @@ class TransformOptions:
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
     lower_case: bool = False
     max_text_chars: Optional[int] = None
+    tokenization: str = vocabulary.DEFAULT_TOKENIZATION
 
     def __post_init__(self):
         features = self.text_features
@@ -64,6 +73,9 @@ class TransformOptions:
                              f"{self.max_text_chars!r}")
         if self.label_feature is not None and self.label_feature in features:
             raise ValueError(f"custom_config[{LABEL_FEATURE_KEY!r}] {self.label_feature!r} is also a text feature")
+        if self.tokenization not in vocabulary.TOKENIZATIONS:
+            raise ValueError(f"custom_config[{TOKENIZATION_KEY!r}] must be one of {vocabulary.TOKENIZATIONS}, got "
+                             f"{self.tokenization!r}")
 
     @property
     def text_chars(self) -> int:
@@ -81,6 +93,8 @@ class TransformOptions:
             values[LABEL_VALUES_KEY] = list(self.label_values)
         if self.max_text_chars:
             values[MAX_TEXT_CHARS_KEY] = self.max_text_chars
+        if self.tokenization != vocabulary.DEFAULT_TOKENIZATION:
+            values[TOKENIZATION_KEY] = self.tokenization
         return values
 
     @classmethod
@@ -101,4 +115,5 @@ class TransformOptions:
             max_seq_length=int(config.get(MAX_SEQ_LENGTH_KEY) or DEFAULT_MAX_SEQ_LENGTH),
             lower_case=bool(config.get(LOWER_CASE_KEY, False)),
             max_text_chars=int(config[MAX_TEXT_CHARS_KEY]) if config.get(MAX_TEXT_CHARS_KEY) else None,
+            tokenization=config.get(TOKENIZATION_KEY) or vocabulary.DEFAULT_TOKENIZATION,
         )
