@@ -2,38 +2,84 @@
 
 The model is evaluated through the serving contract's `serving_examples` signature (raw tf.Examples, as
 the data arrives) with labels from its `transformed_features` signature (`label_ids`: the ids the model
-was trained on; TFMA calls that signature by name by default). Metrics: accuracy, example count, and
-per-class AUC, precision and recall for every class of the candidate model (the MetricsSpec's `binarize`
-names no class: ClassMetricsEvaluator fills in the model's class ids when it runs, since only the
-Transform knows how many labels the data has). Thresholds on accuracy: a value threshold (never bless a
-model below `min_accuracy`) and a change threshold against the baseline (the last blessed model):
-accuracy must not drop by more than `max_accuracy_drop`. Without a baseline (the first run) only the
-value threshold applies.
+was trained on; TFMA calls that signature by name by default). Metrics: example count, accuracy, macro-F1,
+Matthews correlation, the majority-class predictor's scores (always answering the eval split's most
+frequent label) and the blessing metric's gain over it (components/class_metrics_evaluator/tfma_metrics.py),
+and per-class AUC, precision and recall for every class of the candidate model (the MetricsSpec's
+`binarize` names no class: ClassMetricsEvaluator fills in the model's class ids when it runs, since only
+the Transform knows how many labels the data has).
+
+Thresholds, all on `evaluation.blessing_metric`: a floor (`min_score`), a margin over the majority-class
+predictor (`min_gain_over_majority`: a constant predictor is never blessed, whatever the floor says), and
+a change threshold against the baseline (the last blessed model): it must not drop by more than
+`max_score_drop`. Without a baseline (the first run) TFMA skips the change threshold. `min_accuracy` /
+`max_accuracy_drop`, when set, add the same two on accuracy (the stricter wins where they meet).
 """
 
 from __future__ import annotations
 
+from typing import Dict, Optional
+
 import tensorflow_model_analysis as tfma
 
+from components.class_metrics_evaluator import chance, tfma_metrics
 from pipeline.configs import EvaluationConfig
 from serving import contract
 from text_contract import features
-ACCURACY_METRIC = "SparseCategoricalAccuracy"
-ACCURACY_KEY = "sparse_categorical_accuracy"  # the metric's key in TFMA's output (the run summary reads it)
+
+ACCURACY_METRIC = tfma_metrics.ACCURACY_METRIC
+ACCURACY_KEY = tfma_metrics.ACCURACY_KEY  # the metric's key in TFMA's output (the run summary reads it)
+# Differences (a gain, a change) compare with a margin of float rounding: one exactly at its bound passes.
+_ROUNDING = 1e-9
+
+
+def _threshold(floor: Optional[float], max_drop: Optional[float]) -> Optional[tfma.MetricThreshold]:
+    if floor is None and max_drop is None:
+        return None
+    threshold = tfma.MetricThreshold()
+    if floor is not None:
+        threshold.value_threshold.lower_bound.value = floor
+    if max_drop is not None:
+        # change = candidate - baseline; HIGHER_IS_BETTER fails when change < absolute.
+        threshold.change_threshold.direction = tfma.MetricDirection.HIGHER_IS_BETTER
+        threshold.change_threshold.absolute.value = -max_drop - _ROUNDING
+    return threshold
+
+
+def _stricter(pick, *values: Optional[float]) -> Optional[float]:
+    present = [v for v in values if v is not None]
+    return pick(present) if present else None
+
+
+def thresholds(evaluation: EvaluationConfig) -> Dict[str, Optional[tfma.MetricThreshold]]:
+    """{blessing metric name: its MetricThreshold or None}: the gate's floor and drop on each metric."""
+    found = {}
+    for name in chance.BLESSING_METRICS:
+        gated = name == evaluation.blessing_metric
+        floor = evaluation.min_score if gated else None
+        drop = evaluation.max_score_drop if gated else None
+        if name == chance.ACCURACY:
+            floor = _stricter(max, floor, evaluation.min_accuracy)
+            drop = _stricter(min, drop, evaluation.max_accuracy_drop)
+        found[name] = _threshold(floor, drop)
+    return found
 
 
 def eval_config(evaluation: EvaluationConfig) -> tfma.EvalConfig:
-    accuracy = tfma.MetricConfig(
-        class_name=ACCURACY_METRIC,
-        threshold=tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_accuracy}),
-            # change = candidate - baseline; HIGHER_IS_BETTER fails when change < absolute.
-            change_threshold=tfma.GenericChangeThreshold(
-                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                absolute={"value": -evaluation.max_accuracy_drop - 1e-9}),
-        ),
-    )
-    metrics = [tfma.MetricConfig(class_name="ExampleCount"), accuracy]
+    by_metric = thresholds(evaluation)
+    accuracy = tfma.MetricConfig(class_name=ACCURACY_METRIC)
+    if by_metric[chance.ACCURACY] is not None:
+        accuracy.threshold.CopyFrom(by_metric[chance.ACCURACY])
+    margin = tfma.MetricThreshold()
+    margin.value_threshold.lower_bound.value = evaluation.min_gain_over_majority - _ROUNDING  # a difference
+    metrics = [
+        tfma.MetricConfig(class_name="ExampleCount"), accuracy,
+        tfma_metrics.metric_config(tfma_metrics.MacroF1, by_metric[chance.MACRO_F1]),
+        tfma_metrics.metric_config(tfma_metrics.MatthewsCorrelation, by_metric[chance.MATTHEWS_CORRELATION]),
+        tfma_metrics.metric_config(tfma_metrics.MajorityClass),
+        tfma_metrics.metric_config(
+            tfma_metrics.GainOverMajorityClass, margin, metric=evaluation.blessing_metric),
+    ]
     # One-vs-rest per class id (for a binary task, class 1's AUC is the usual AUC).
     per_class = [tfma.MetricConfig(class_name=name) for name in ("AUC", "Precision", "Recall")]
     return tfma.EvalConfig(

@@ -10,7 +10,8 @@ class ClassMetricsEvaluator(Evaluator):
     """`Evaluator(examples=..., model=..., baseline_model=..., eval_config=...)`, the same arguments and outputs.
 
     A MetricsSpec of `eval_config` with `binarize=tfma.BinarizationOptions()` (no class ids) gets every class
-    id of the candidate model at run time (see spec.py); the rest is TFX's Evaluator.
+    id of the candidate model at run time (see spec.py); with a `tfma_metrics.GainOverMajorityClass` in it,
+    the evaluation artifact also gets the gate's report (gate.py). The rest is TFX's Evaluator.
     """
 
     SPEC_CLASS = spec.SPEC_CLASS
