@@ -1,8 +1,10 @@
-"""Training callbacks: preemption-safe checkpoints, learning-rate and throughput logs, a final metrics JSON."""
+"""Training callbacks: preemption-safe checkpoints, learning-rate and throughput logs, a final metrics JSON,
+best-weights selection with early stopping, and the divergence guard."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -109,25 +111,38 @@ class TrainingLogger(keras.callbacks.Callback):
 
 
 class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights with the best value of `monitor` (a validation log key) seen at an interval's end.
+    """Keeps the weights with the best value of `monitor` (a validation log key) seen at an evaluation, and
+    stops training early after `patience` evaluations without a better one (0: never).
 
-    The best weights go to `weights_path` (an `.npz` of `model.get_weights()`, in order, written atomically:
-    independent of layer names, which differ between two models built in one process) and their value and
-    step to `<weights_path minus .npz>.json`, so a resumed run keeps competing against the best of the
-    interrupted one. `restore(model)` loads them back (the caller does so after training).
+    Evaluations happen every `eval_every_steps` (default: every interval; a multiple of the interval, as
+    Keras' `validation_freq` runs them); interval ends without one are skipped. The best weights go to
+    `weights_path` (an `.npz` of `model.get_weights()`, in order, written atomically: independent of layer
+    names, which differ between two models built in one process) and their value and step to `<weights_path
+    minus .npz>.json`, so a resumed run keeps competing against the best of the interrupted one. Early
+    stopping reads nothing but that record (not keras.callbacks.EarlyStopping, whose count of evaluations
+    without improvement dies with the process), so a resumed run stops where the interrupted one would have.
+    `restore(model)` loads the best weights back (the caller does so after training).
     """
 
-    def __init__(self, monitor: str, mode: str, weights_path: str, steps_per_interval: int):
+    def __init__(self, monitor: str, mode: str, weights_path: str, steps_per_interval: int,
+                 eval_every_steps: Optional[int] = None, patience: int = 0):
         super().__init__()
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if not weights_path.endswith(".npz"):
             raise ValueError(f"weights_path must end in .npz, got {weights_path!r}")
+        eval_every_steps = eval_every_steps or steps_per_interval
+        if eval_every_steps % steps_per_interval:
+            raise ValueError(f"eval_every_steps={eval_every_steps} must be a multiple of "
+                             f"steps_per_interval={steps_per_interval}")
         self.monitor = monitor
         self.mode = mode
         self.weights_path = weights_path
         self.record_path = weights_path[: -len(".npz")] + ".json"
         self.steps_per_interval = steps_per_interval
+        self.eval_every_steps = eval_every_steps
+        self.patience = patience
+        self.stopped_at_step: Optional[int] = None
         self.best: Optional[dict] = None
         if os.path.exists(self.record_path) and os.path.exists(self.weights_path):
             with open(self.record_path, encoding="utf-8") as handle:
@@ -138,21 +153,33 @@ class BestWeights(keras.callbacks.Callback):
             return True
         return value < self.best["value"] if self.mode == "min" else value > self.best["value"]
 
+    def exhausted(self, step: int) -> bool:
+        """Whether the evaluations up to `step` ended `patience` evaluations past the best one."""
+        return bool(self.patience) and self.best is not None and \
+            step - self.best["step"] >= self.patience * self.eval_every_steps
+
     def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.steps_per_interval
+        if step % self.eval_every_steps:
+            return  # no evaluation at this interval's end
         logs = logs or {}
         if self.monitor not in logs:
             raise KeyError(f"select_best_metric {self.monitor!r} is not among the logs {sorted(logs)} "
                            "(were eval files given?)")
         value = float(logs[self.monitor])
-        if not self._better(value):
-            return
+        if self._better(value) and math.isfinite(value):
+            self._save(value, step)
+        if self.exhausted(step):
+            self.stopped_at_step = step
+            self.model.stop_training = True
+
+    def _save(self, value: float, step: int) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.weights_path)), exist_ok=True)
         temporary = self.weights_path[: -len(".npz")] + ".tmp.npz"
         with open(temporary, "wb") as handle:
             np.savez(handle, *self.model.get_weights())
         os.replace(temporary, self.weights_path)
-        self.best = {"metric": self.monitor, "mode": self.mode, "value": value,
-                     "step": (epoch + 1) * self.steps_per_interval}
+        self.best = {"metric": self.monitor, "mode": self.mode, "value": value, "step": step}
         write_json(self.record_path, self.best)
 
     def restore(self, model: keras.Model) -> Optional[dict]:
@@ -162,3 +189,68 @@ class BestWeights(keras.callbacks.Callback):
         with np.load(self.weights_path) as stored:
             model.set_weights([stored[f"arr_{i}"] for i in range(len(stored.files))])
         return dict(self.best)
+
+
+class TrainingDiverged(RuntimeError):
+    """Training stopped because its loss became NaN or infinite, or rose far above its best.
+
+    `step` is the step whose loss gave it away, `loss` that loss (or its smoothed value)."""
+
+    def __init__(self, message: str, step: int, loss: float):
+        super().__init__(message)
+        self.step = step
+        self.loss = loss
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Raises `TrainingDiverged` when a step's loss is NaN or infinite, or when, after `warmup_steps`, the
+    smoothed loss exceeds `factor` times its best so far and also the loss this process started from (0: no
+    such check). The second condition keeps a loss that fell near 0 from tripping it on noise: a model
+    counts as diverged once it is worse than when it started.
+
+    Keras' batch logs hold the loss averaged since the interval began; each step's own loss is recovered
+    from consecutive averages and smoothed over about `1 / SMOOTHING` steps. The guard raises before the
+    interval's checkpoint, so every checkpoint and best-weights file already written stays a sound one
+    (keras.callbacks.TerminateOnNaN only stops, quietly, and the NaN weights would then be saved and
+    exported). `advice` ends the message: what to change.
+    """
+
+    SMOOTHING = 0.05
+
+    def __init__(self, initial_step: int, warmup_steps: int, factor: float, advice: str = ""):
+        super().__init__()
+        self.step = initial_step
+        self.warmup_steps = warmup_steps
+        self.factor = factor
+        self.advice = advice
+        self._interval_batches, self._interval_mean = 0, 0.0
+        self.start: Optional[float] = None
+        self.smoothed: Optional[float] = None
+        self.best: Optional[float] = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._interval_batches, self._interval_mean = 0, 0.0  # Keras restarts its loss average here
+
+    def _diverged(self, loss: float, reason: str) -> TrainingDiverged:
+        return TrainingDiverged(f"training diverged at step {self.step}: {reason}. Training stopped; the "
+                                f"checkpoints written so far are kept. {self.advice}".rstrip(), self.step, loss)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if not logs or "loss" not in logs:
+            return
+        mean = float(logs["loss"])
+        if not math.isfinite(mean):
+            raise self._diverged(mean, f"the loss is {mean}")
+        count = self._interval_batches + 1
+        loss = count * mean - (count - 1) * self._interval_mean
+        self._interval_batches, self._interval_mean = count, mean
+        if self.smoothed is None:
+            self.start = self.smoothed = self.best = loss
+            return
+        self.smoothed += self.SMOOTHING * (loss - self.smoothed)
+        self.best = min(self.best, self.smoothed)
+        if (self.factor and self.step > self.warmup_steps and self.smoothed > self.factor * self.best
+                and self.smoothed > self.start):
+            raise self._diverged(self.smoothed, f"the smoothed loss {self.smoothed:.4g} is over {self.factor:g} "
+                                 f"times its best {self.best:.4g} and above its start {self.start:.4g}")

@@ -6,8 +6,9 @@ splits them across the strategy's replicas.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from text_contract.features import (
@@ -109,9 +110,30 @@ def classification_feature_spec(max_seq_length: int) -> Dict[str, tf.io.FixedLen
     }
 
 
-def classification_to_model(features: Dict[str, tf.Tensor]):
+def classification_to_model(features: Dict[str, tf.Tensor], class_weights: Optional[tf.Tensor] = None):
+    """Parsed features -> (inputs, targets), or (inputs, targets, sample_weights) with `class_weights`
+    (a `[num_classes]` float tensor: each example weighs its class's weight in the loss)."""
     inputs = {name: tf.cast(features[name], tf.int32) for name in (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)}
-    return inputs, {"logits": tf.cast(features[LABEL_IDS], tf.int32)}
+    labels = tf.cast(features[LABEL_IDS], tf.int32)
+    if class_weights is None:
+        return inputs, {"logits": labels}
+    return inputs, {"logits": labels}, {"logits": tf.gather(class_weights, labels)}
+
+
+def label_counts(file_pattern, num_classes: int) -> List[int]:
+    """Labelled examples per class id in transformed classification TFRecords (rows labelled -1, the
+    Transform's missing or unknown label, are not counted: training skips them). One pass that parses
+    the label only."""
+    spec = {LABEL_IDS: tf.io.FixedLenFeature([], tf.int64)}
+    dataset = _records(_files(file_pattern)).batch(4096).map(
+        lambda records: tf.io.parse_example(records, spec)[LABEL_IDS], num_parallel_calls=tf.data.AUTOTUNE)
+    counts = np.zeros(num_classes, np.int64)
+    for labels in dataset.as_numpy_iterator():
+        labels = labels[labels >= 0]
+        if labels.size and labels.max() >= num_classes:
+            raise ValueError(f"{file_pattern}: label id {int(labels.max())} is not below num_classes={num_classes}")
+        counts += np.bincount(labels, minlength=num_classes)
+    return [int(c) for c in counts]
 
 
 def classification_dataset(
@@ -124,8 +146,11 @@ def classification_dataset(
     seed: int = 0,
     skip_batches: int = 0,
     feature_spec: Optional[Dict[str, tf.io.FixedLenFeature]] = None,
+    class_weights: Optional[Sequence[float]] = None,
 ) -> tf.data.Dataset:
-    """Batches of transformed examples (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`)."""
+    """Batches of transformed examples (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`), with
+    `class_weights[label]` as each example's loss weight when given (Keras' own `class_weight` refuses
+    models with dict outputs, and ours name theirs)."""
     spec = feature_spec or classification_feature_spec(max_seq_length)
     dataset = _records(_files(file_pattern))
     if repeat:
@@ -134,5 +159,7 @@ def classification_dataset(
     # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
     dataset = dataset.filter(lambda features: features[LABEL_IDS] >= 0)
     dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
-    dataset = dataset.map(classification_to_model, num_parallel_calls=tf.data.AUTOTUNE)
+    weights = None if class_weights is None else tf.constant(list(class_weights), tf.float32)
+    dataset = dataset.map(lambda features: classification_to_model(features, weights),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

@@ -12,7 +12,7 @@ from trainer.classifier import AlbertClassifier
 from trainer.config import AlbertConfig, ConfigError
 from trainer.encoder import AlbertEncoder
 from trainer.losses import SparseSoftmaxCrossEntropy
-from trainer.metrics import SparseAccuracy
+from trainer.metrics import MacroF1, SparseAccuracy
 from trainer.presets import get_preset
 from trainer.pretrainer import AlbertPretrainer
 from trainer.training_config import TrainingConfig
@@ -71,6 +71,6 @@ def compile_model(model: keras.Model, config: TrainingConfig, optimizer: keras.o
         model.compile(
             optimizer=optimizer,
             loss={"logits": SparseSoftmaxCrossEntropy()},
-            metrics={"logits": [SparseAccuracy()]},
+            metrics={"logits": [SparseAccuracy(), MacroF1(config.num_classes)]},
             jit_compile=config.xla,
         )

@@ -3,11 +3,17 @@
 Outputs under `config.model_dir`:
   checkpoints/        model + optimizer state every `checkpoint_every_steps` (resumed automatically)
   logs/               TensorBoard: losses, MLM/SOP or classification accuracy, learning rate, examples/s
-  metrics.json        final step, metrics, wall time, throughput
+  metrics.json        final step, metrics, wall time, throughput, and the run's budget (`TRAINING_SUMMARY_KEYS`:
+                      planned and run steps, epochs, early stopping, the checkpoint kept)
   progress.json       the current step and examples/s, every `log_every_steps`
   best_weights.npz     with `select_best_metric`: the weights of the best evaluation so far, and best_weights.json
                       (metric, value, step); final/ then holds these weights rather than the last ones
   final/              albert_config.json + model.weights.h5 (+ conversion.json): warm-start and export input
+
+With `epochs` (or balanced class weights), the train split's labels are counted first (`fit_to_data`) and
+the steps, checkpoint and evaluation intervals follow from them. With eval files, every evaluation can
+keep the best weights (`select_best_metric`) and stop early (`early_stopping_patience`). A NaN, infinite or
+runaway loss stops the run with `TrainingDiverged` (trainer/callbacks.py: `DivergenceGuard`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from typing import Optional, Sequence, Union
 import keras
 import tensorflow as tf
 
+from text_contract.storage import write_json
 from trainer import input_pipeline
-from trainer.callbacks import BestWeights, PreemptionCheckpoint, TrainingLogger
+from trainer.callbacks import BestWeights, DivergenceGuard, PreemptionCheckpoint, TrainingLogger
+from trainer.callbacks import TrainingDiverged  # noqa: F401  (train() raises it; callers catch it from here)
 from trainer.checkpoints.convert import save_model_directory
 from trainer.config import AlbertConfig, ConfigError
 from trainer.optimization import create_optimizer
@@ -39,6 +47,12 @@ METRICS_FILE = "metrics.json"
 PROGRESS_FILE = "progress.json"
 FINAL_DIR = "final"
 BEST_WEIGHTS_FILE = "best_weights.npz"  # its record: best_weights.json
+# What a run's budget came to, in metrics.json, `TrainResult.summary` and the classifier export's metadata:
+# planned_steps, final_step (where it ended), epochs (passes over the labelled train examples it made),
+# train_examples, eval_every_steps, stopped_early, selected (the best evaluation's metric, mode, value, step,
+# whose weights final/ holds; None: the last step's).
+TRAINING_SUMMARY_KEYS = ("planned_steps", "final_step", "epochs", "train_examples", "eval_every_steps",
+                         "stopped_early", "selected")
 
 
 @dataclasses.dataclass
@@ -50,6 +64,9 @@ class TrainResult:
     history: dict
     # With `select_best_metric`: {"metric", "mode", "value", "step"} of the restored weights; else None.
     best: Optional[dict] = None
+    config: Optional[TrainingConfig] = None  # the run's config, fitted to the data (`fit_to_data`)
+    summary: dict = dataclasses.field(default_factory=dict)  # TRAINING_SUMMARY_KEYS
+    stopped_early: bool = False
 
 
 def resolve_precision(config: TrainingConfig, strategy: tf.distribute.Strategy) -> str:
@@ -63,13 +80,30 @@ def _task_id(strategy) -> int:
     return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
 
 
+def fit_to_data(config: TrainingConfig, train_files: Union[str, Sequence[str]]) -> TrainingConfig:
+    """`config` with the train split's label counts when it needs them (`epochs`, balanced class weights):
+    one pass over the labels of `train_files`. Every worker counts the same files, so all agree."""
+    if not config.needs_label_counts:
+        return config
+    counts = input_pipeline.label_counts(train_files, config.num_classes)
+    fitted = config.with_label_counts(counts)
+    if config.epochs is not None:
+        logger.info("%d labelled train examples %s: %g epochs of batch %d -> %d steps (checkpoints every %d, "
+                    "evaluations every %d)", fitted.train_examples, counts, config.epochs, config.global_batch_size,
+                    fitted.train_steps, fitted.checkpoint_every_steps, fitted.evaluation_interval)
+    return fitted
+
+
 def train(
     config: TrainingConfig,
     train_files: Union[str, Sequence[str]],
     eval_files: Union[str, Sequence[str], None] = None,
     strategy: Optional[tf.distribute.Strategy] = None,
 ) -> TrainResult:
-    """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `config.model_dir`."""
+    """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `config.model_dir`.
+
+    Raises `TrainingDiverged` when the loss becomes NaN/inf or runs away (the checkpoints stay)."""
+    config = fit_to_data(config, train_files)
     strategy = strategy or create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.config.dtype_policy()
@@ -99,16 +133,19 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
 
     datasets = _datasets(config, albert_config, train_files, eval_files, initial_step)
     log_dir = os.path.join(config.model_dir, LOG_DIR) if chief else os.path.join(config.model_dir, f".logs-worker-{_task_id(strategy)}")
+    training_logger = TrainingLogger(
+        log_dir,
+        config.global_batch_size,
+        config.log_every_steps,
+        initial_step,
+        os.path.join(config.model_dir, METRICS_FILE) if chief else None,
+        os.path.join(config.model_dir, PROGRESS_FILE) if chief else None,
+    )
     callbacks = [
+        # First: a diverged step raises before any other callback records it.
+        DivergenceGuard(initial_step, config.warmup_steps, config.divergence_factor, _divergence_advice(config)),
         checkpoints,
-        TrainingLogger(
-            log_dir,
-            config.global_batch_size,
-            config.log_every_steps,
-            initial_step,
-            os.path.join(config.model_dir, METRICS_FILE) if chief else None,
-            os.path.join(config.model_dir, PROGRESS_FILE) if chief else None,
-        ),
+        training_logger,
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=config.log_every_steps),
     ]
     best = None
@@ -118,11 +155,15 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
                               + (" and eval_steps > 0" if config.task == "pretrain" else ""))
         best_dir = config.model_dir if chief else os.path.join(config.model_dir, f".best-worker-{_task_id(strategy)}")
         best = BestWeights(config.select_best_metric, config.select_best_mode,
-                           os.path.join(best_dir, BEST_WEIGHTS_FILE), interval)
-        callbacks.insert(1, best)
+                           os.path.join(best_dir, BEST_WEIGHTS_FILE), interval, config.evaluation_interval,
+                           config.early_stopping_patience)
+        callbacks.insert(2, best)  # after the checkpoint: an early stop still leaves this interval's one
     model.build_for_fit(datasets["train"].element_spec, strategy)
     history = {}
-    if initial_step < config.train_steps:
+    # A resumed run whose evaluations had already run out of patience stops where the interrupted one did.
+    stopped_before = best is not None and initial_step < config.train_steps and best.exhausted(initial_step)
+    final_step = initial_step
+    if initial_step < config.train_steps and not stopped_before:
         fitted = model.fit(
             datasets["train"],
             epochs=config.num_checkpoint_intervals,
@@ -130,26 +171,66 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
             steps_per_epoch=interval,
             validation_data=datasets.get("eval"),
             validation_steps=config.eval_steps or None,
+            validation_freq=config.evaluation_interval // interval,
             callbacks=callbacks,
             verbose=1 if sys.stderr.isatty() else 2,
         )
         history = fitted.history
+        final_step = training_logger.step
     else:
-        print(f"training already complete at step {initial_step}", file=sys.stderr)
+        print(f"training already complete at step {initial_step}"
+              + (" (stopped early)" if stopped_before else ""), file=sys.stderr)
+    stopped_early = stopped_before or (best is not None and best.stopped_at_step is not None)
+    if stopped_early:
+        print(f"stopped early at step {final_step} of {config.train_steps}: {config.early_stopping_patience} "
+              f"evaluations without a better {config.select_best_metric}", file=sys.stderr)
 
     selected = best.restore(model) if best is not None else None
     if selected:
         print(f"restored the best weights: {selected['metric']}={selected['value']:.4f} at step {selected['step']}",
               file=sys.stderr)
+    summary = _summary(config, final_step, stopped_early, selected, "eval" in datasets)
     if chief:
+        _write_summary(os.path.join(config.model_dir, METRICS_FILE), summary)
         save_model_directory(
             model,
             os.path.join(config.model_dir, FINAL_DIR),
             {"task": config.task, "train_steps": config.train_steps, "training_config": config.to_dict(),
-             "selected": selected},
+             "selected": selected, "training": summary},
             overwrite=True,
         )
-    return TrainResult(model, albert_config, config.train_steps, initial_step, history, selected)
+    return TrainResult(model, albert_config, final_step, initial_step, history, selected, config, summary,
+                       stopped_early)
+
+
+def _divergence_advice(config: TrainingConfig) -> str:
+    return (f"Lower the learning rate (learning_rate={config.learning_rate:g}; training.learning_rate in a "
+            f"pipeline config), lengthen the warmup (warmup_steps={config.warmup_steps}; training.warmup_fraction) "
+            f"or keep gradient clipping on (clip_norm={config.clip_norm:g}).")
+
+
+def _summary(config: TrainingConfig, final_step: int, stopped_early: bool, selected: Optional[dict],
+             evaluated: bool) -> dict:
+    examples = config.train_examples
+    return {
+        "planned_steps": config.train_steps,
+        "final_step": final_step,
+        "epochs": round(final_step * config.global_batch_size / examples, 3) if examples else None,
+        "train_examples": examples,
+        "eval_every_steps": config.evaluation_interval if evaluated else None,
+        "stopped_early": stopped_early,
+        "selected": selected,
+    }
+
+
+def _write_summary(path: str, summary: dict) -> None:
+    """Adds the budget summary to metrics.json (TrainingLogger's; kept from the earlier run when this one
+    had nothing left to train)."""
+    metrics = {}
+    if tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path) as handle:
+            metrics = json.load(handle)
+    write_json(path, {**metrics, **summary})
 
 
 def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, eval_files, initial_step: int):
@@ -165,7 +246,8 @@ def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, 
         return datasets
     datasets = {
         "train": input_pipeline.classification_dataset(
-            train_files, config.global_batch_size, config.max_seq_length, seed=config.seed, skip_batches=initial_step
+            train_files, config.global_batch_size, config.max_seq_length, seed=config.seed, skip_batches=initial_step,
+            class_weights=config.class_weight_values(),
         )
     }
     if eval_files:

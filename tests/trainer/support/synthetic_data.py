@@ -49,12 +49,15 @@ def write_pretraining_records(path, count=64, vocab_size=100, seq_length=32, pre
     return str(path)
 
 
-def write_classification_records(path, count=64, vocab_size=100, seq_length=16, num_classes=2, seed=0):
-    """Transformed-layout examples whose label is visible in token 1 (token id 10 + label)."""
+def write_classification_records(path, count=64, vocab_size=100, seq_length=16, num_classes=2, seed=0,
+                                 label_probabilities=None, mislabel=False):
+    """Transformed-layout examples whose label is visible in token 1 (token id 10 + label), drawn with
+    `label_probabilities` (default: uniform). `mislabel`: each example's `label_ids` is the next class's,
+    the opposite of what its tokens say (eval data on which learning makes the model worse)."""
     rng = np.random.default_rng(seed)
     with tf.io.TFRecordWriter(str(path)) as writer:
         for _ in range(count):
-            label = int(rng.integers(0, num_classes))
+            label = int(rng.choice(num_classes, p=label_probabilities))
             length = int(rng.integers(4, seq_length + 1))
             ids = np.zeros(seq_length, int)
             ids[:length] = rng.integers(20, vocab_size, length)
@@ -64,7 +67,7 @@ def write_classification_records(path, count=64, vocab_size=100, seq_length=16, 
                 TOKEN_IDS: _int64(ids),
                 SEGMENT_IDS: _int64(np.zeros(seq_length, int)),
                 PADDING_MASK: _int64(mask),
-                LABEL_IDS: _int64([label]),
+                LABEL_IDS: _int64([(label + 1) % num_classes if mislabel else label]),
             }
             writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
     return str(path)
