@@ -114,7 +114,7 @@ def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-steps", type=int, help="training steps of the classifier")
     parser.add_argument("--max-seq-length", type=int, help="pieces per example (incl. [CLS]/[SEP])")
     parser.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
-                        help="override any config field, e.g. --set evaluation.min_accuracy=0.8")
+                        help="override any config field, e.g. --set evaluation.min_score=0.8")
 
 
 def _cmd_serve(args) -> int:

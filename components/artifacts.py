@@ -20,6 +20,8 @@ SUMMARY_FILE = "summary.json"  # what the run read, dropped, used, and the held-
 # summary.json field: whether the text was lower-cased before training (SentencePieceVocab writes it,
 # VocabTransform checks the Transform's lower_case against it).
 SUMMARY_LOWER_CASE_KEY = "lower_case"
+# How text becomes ids with this vocabulary (`text_contract.vocabulary.TOKENIZATIONS`); absent: ours.
+SUMMARY_TOKENIZATION_KEY = "tokenization"
 
 
 class SentencePieceModel(Artifact):

@@ -6,7 +6,8 @@ Sections (each a dataclass; YAML files use the same nesting, flags override sing
     vocabulary:   the SentencePiece vocabulary (size, case, coverage, reuse of the served model's)
     training:     the classifier's training run (preset, sequence length, steps, batch, optimizer, strategy)
     pretraining:  the optional MLM + SOP branch whose encoder warm-starts the classifier
-    evaluation:   the blessing gate (an accuracy floor, and the largest drop allowed against the baseline)
+    evaluation:   the blessing gate (a floor on the blessing metric, a margin over the majority-class predictor,
+                  and the largest drop allowed against the baseline)
     serving:      where blessed models are pushed (`<serving_dir>/<model_name>/<version>/`)
     orchestration: pipeline name, output directory, Beam, caching, Kubeflow image, Airflow schedule
 
@@ -27,12 +28,14 @@ Defaults that belong to a component or to serving are imported from there. Paths
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import re
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from components.class_metrics_evaluator import chance  # plain Python: the blessing metrics' names
 from components.pretraining_data import generation  # numpy only: the generation settings' defaults
 from serving import layout
 from text_contract import sentencepiece_training, storage
@@ -117,15 +120,28 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class VocabularyConfig:
-    """The SentencePiece vocabulary (components/sentencepiece_vocab)."""
+    """The vocabulary (components/sentencepiece_vocab): trained on the data, or a released checkpoint's own.
+
+    `import_from`: an ALBERT SentencePiece `.model` or a BERT-style WordPiece `vocab.txt`, passed on instead of
+    training one and tokenized the way its checkpoint was trained (`text_contract.vocabulary`). With
+    `training.init_from` and no `import_from`, the vocabulary shipped beside the checkpoint is used (HF's
+    `spiece.model` / `vocab.txt`, a keras-hub preset's, `30k-clean.model`). `lower_case`: None (default) is
+    false for a trained vocabulary and, for an imported one, what its tokenizer config says, else true (the
+    released English ALBERTs and the Chinese vocab.txt models are uncased).
+    """
 
     size: int = sentencepiece_training.DEFAULT_VOCAB_SIZE
-    lower_case: bool = False
+    lower_case: Optional[bool] = None
     character_coverage: float = sentencepiece_training.DEFAULT_CHARACTER_COVERAGE
     # With a model already served, retrain on its vocabulary: the warm start needs the same token ids.
     reuse_served: bool = True
+    import_from: Optional[str] = None
 
     def validate(self) -> None:
+        if self.import_from is not None and not self.import_from:
+            raise ConfigError("vocabulary.import_from is empty (leave it out to train a vocabulary)")
+        if self.import_from and not storage.is_remote(self.import_from) and not os.path.isfile(self.import_from):
+            raise ConfigError(f"vocabulary.import_from {self.import_from} is not a file")
         if self.size < 100:
             raise ConfigError(f"vocabulary.size must be >= 100, got {self.size}")
         if not 0.9 <= self.character_coverage <= 1.0:
@@ -139,9 +155,35 @@ class TrainingSettings:
     task: str = "classify"
     preset: str = "tiny"
     max_seq_length: int = 64
-    train_steps: int = 600
-    eval_steps: int = 0  # 0: no evaluation during training (the Evaluator judges the model)
-    global_batch_size: int = 32
+    # The budget. A fixed number of steps, or None: `epochs` passes over the train split's labelled examples,
+    # counted when the Trainer runs, at most `max_train_steps`. Ten passes with early stopping and the best
+    # evaluated checkpoint: from scratch, small sets keep improving for many passes and large ones peak after
+    # a few, so the run ends when the eval split stops improving rather than at a count tuned to one set.
+    # The cap is a time budget: about 17 minutes at the ~5 steps/s of the tiny preset at batch 64, sequence
+    # 64 on 2 CPU cores, so that a 67k-row set's whole pipeline fits in half an hour.
+    train_steps: Optional[int] = None
+    epochs: float = 10.0
+    max_train_steps: int = 5000
+    # Evaluate on the eval split every this many steps; None: about twice an epoch (with train_steps: at
+    # every checkpoint). It must divide train_steps when that is set.
+    eval_every_steps: Optional[int] = None
+    eval_steps: int = 0  # batches per evaluation; 0: the whole eval split
+    # The export holds the weights of the best evaluation by this metric (None: the last step's), and
+    # training stops after `early_stopping_patience` evaluations without a better one (0: never). Six
+    # evaluations are about three epochs at the derived rate: longer than the noise of a small eval split.
+    # Macro-F1, the Evaluator's default blessing metric: by accuracy, an unbalanced eval split's best
+    # checkpoint is often an early constant predictor that the gate then refuses (trainer/metrics.py).
+    select_best_metric: Optional[str] = "val_macro_f1"
+    early_stopping_patience: int = 6
+    # "balanced": weigh each class's examples in the loss by the inverse of its share of the train split
+    # (counted at run time), "none": all alike. Balanced by default: on unbalanced labels the unweighted loss
+    # drifts towards predicting the majority class, which the Evaluator's macro-F1 gate refuses; on balanced
+    # labels the weights are all about 1 and change nothing.
+    class_weights: str = "balanced"
+    # Batch 64 at lr 1e-3 with 10% warmup (of the computed steps): the recipe of the recorded from-scratch
+    # runs of the tiny preset on English and Chinese review sets (benchmarks/quality_finetune.py,
+    # BENCHMARKS.md), which trained stably; the steps/s behind max_train_steps are at this batch size.
+    global_batch_size: int = 64
     learning_rate: float = 1e-3
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
@@ -155,6 +197,10 @@ class TrainingSettings:
     checkpoint_every_steps: int = 200
     # Warm start from the newest model under serving.serving_dir (when its vocabulary is this run's).
     warm_start_from_served: bool = True
+    # A released checkpoint the classifier's encoder starts from (its shape comes from its config, not from
+    # `preset`; the heads start fresh): see trainer/checkpoints/sources.py for the formats. It wins over
+    # warm_start_from_served.
+    init_from: Optional[str] = None
     # Any other TrainingConfig field, passed through (checked by TrainingConfig itself).
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -166,11 +212,33 @@ class TrainingSettings:
         from trainer.presets import PRESETS  # imports Keras: only when a config is checked
 
         _choice("training.preset", self.preset, tuple(PRESETS))
-        for name in ("max_seq_length", "train_steps", "global_batch_size", "checkpoint_every_steps", "num_cpu_devices"):
+        from trainer.training_config import CLASS_WEIGHTS, fixed_schedule
+
+        for name in ("max_seq_length", "global_batch_size", "checkpoint_every_steps", "num_cpu_devices",
+                     "max_train_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
-        if self.eval_steps < 0:
-            raise ConfigError(f"training.eval_steps must be >= 0, got {self.eval_steps}")
+        for name in ("train_steps", "eval_every_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"training.{name} must be >= 1 (or null), got {getattr(self, name)}")
+        for name in ("eval_steps", "early_stopping_patience"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"training.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.epochs <= 10_000:
+            raise ConfigError(f"training.epochs must be in (0, 10000], got {self.epochs}")
+        if self.train_steps is not None and self.eval_every_steps is not None:
+            try:
+                fixed_schedule(self.train_steps, self.checkpoint_every_steps, self.eval_every_steps)
+            except ValueError:
+                raise ConfigError(f"training.eval_every_steps must divide training.train_steps={self.train_steps}, "
+                                  f"got {self.eval_every_steps}") from None
+        if self.select_best_metric is not None and not self.select_best_metric.startswith("val_"):
+            raise ConfigError("training.select_best_metric must be null or a validation metric starting with "
+                              f"'val_' (val_macro_f1, val_accuracy, val_loss), got {self.select_best_metric!r}")
+        if self.early_stopping_patience and self.select_best_metric is None:
+            raise ConfigError(f"training.early_stopping_patience={self.early_stopping_patience} needs "
+                              "training.select_best_metric (set the patience to 0 to train to the end)")
+        _choice("training.class_weights", self.class_weights, CLASS_WEIGHTS)
         if self.learning_rate <= 0:
             raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.warmup_fraction < 1.0:
@@ -178,8 +246,11 @@ class TrainingSettings:
         for name in ("classifier_dropout", "encoder_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"training.{name} must be in [0, 1), got {getattr(self, name)}")
-        owned = ({f.name for f in dataclasses.fields(self)} - {"encoder_dropout", "warm_start_from_served", "extra"}) | {
-            "model_dir", "num_classes", "warmup_steps"}
+        if self.init_from is not None and not self.init_from:
+            raise ConfigError("training.init_from is empty (leave it out to train from scratch)")
+        owned = ({f.name for f in dataclasses.fields(self)}
+                 - {"encoder_dropout", "warm_start_from_served", "init_from", "extra"}) | {
+            "model_dir", "num_classes", "warmup_steps", "train_label_counts"}
         clashing = sorted(set(self.extra) & owned)
         if clashing:
             raise ConfigError(f"training.extra must not set {clashing}: set them as training fields (or leave "
@@ -191,16 +262,28 @@ class TrainingSettings:
         self.training_config()  # TrainingConfig's own checks of the combined values
 
     def training_config(self) -> Dict[str, Any]:
-        """The Trainer's `training_config` dict (model_dir, num_classes, max_seq_length come from TFX/data)."""
+        """The Trainer's `training_config` dict (model_dir, num_classes, max_seq_length come from TFX/data;
+        with `epochs`, the steps and intervals come from the data's example count at run time)."""
+        from trainer.training_config import fixed_schedule, warmup_steps_for
+
+        if self.train_steps is None:
+            budget = {"train_steps": None, "epochs": self.epochs, "max_train_steps": self.max_train_steps,
+                      "checkpoint_every_steps": self.checkpoint_every_steps,
+                      "eval_every_steps": self.eval_every_steps}
+        else:
+            interval, eval_every = fixed_schedule(self.train_steps, self.checkpoint_every_steps, self.eval_every_steps)
+            budget = {"train_steps": self.train_steps, "checkpoint_every_steps": interval,
+                      "eval_every_steps": eval_every,
+                      "warmup_steps": warmup_steps_for(self.train_steps, self.warmup_fraction)}
         values = {
-            "task": self.task, "preset": self.preset, "train_steps": self.train_steps,
+            "task": self.task, "preset": self.preset, **budget,
             "eval_steps": self.eval_steps, "global_batch_size": self.global_batch_size,
-            "learning_rate": self.learning_rate,
-            "warmup_steps": max(1, int(self.train_steps * self.warmup_fraction)),
+            "learning_rate": self.learning_rate, "warmup_fraction": self.warmup_fraction,
             "weight_decay": self.weight_decay, "optimizer": self.optimizer, "precision": self.precision,
             "xla": self.xla, "strategy": self.strategy, "num_cpu_devices": self.num_cpu_devices,
             "classifier_dropout": self.classifier_dropout,
-            "checkpoint_every_steps": checkpoint_interval(self.train_steps, self.checkpoint_every_steps),
+            "select_best_metric": self.select_best_metric, "early_stopping_patience": self.early_stopping_patience,
+            "class_weights": self.class_weights,
             **self.extra,
         }
         _check_training_config(values, self.max_seq_length, "training")
@@ -224,6 +307,11 @@ class PretrainingSettings:
     dupe_factor: int = 2
     # The data generation writes this many prediction slots and the Pretrainer parses as many.
     max_predictions_per_seq: int = generation.GenerationConfig.max_predictions_per_seq
+    # New masks every epoch (trainer/dynamic_masking.py) instead of the data's dupe_factor fixed copies.
+    dynamic_masking: bool = False
+    # Domain text to pretrain on instead of the train split's text column: a glob of plain-text files (one
+    # sentence or paragraph per line, blank lines between documents; .gz read as such).
+    text_files: Optional[str] = None
 
     def validate(self) -> None:
         for name in ("train_steps", "global_batch_size", "max_seq_length", "dupe_factor", "max_predictions_per_seq"):
@@ -231,6 +319,11 @@ class PretrainingSettings:
                 raise ConfigError(f"pretraining.{name} must be >= 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ConfigError(f"pretraining.learning_rate must be > 0, got {self.learning_rate}")
+        if self.text_files is not None:
+            if not self.text_files:
+                raise ConfigError("pretraining.text_files is empty (leave it out to pretrain on the train split)")
+            if not storage.is_remote(self.text_files) and not glob.glob(os.path.expanduser(self.text_files)):
+                raise ConfigError(f"pretraining.text_files {self.text_files!r} matches no file")
         from components.pretraining_data import spec as pretraining_spec  # imports TFX: only when checked
 
         try:
@@ -246,17 +339,38 @@ class PretrainingSettings:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
-    """The blessing gate (TFMA thresholds on the eval split)."""
+    """The blessing gate (TFMA thresholds on the eval split; pipeline/evaluation.py), on `blessing_metric`.
 
-    min_accuracy: float = 0.6  # a model below this is never blessed
-    # Against the last blessed model: blessed only if accuracy >= baseline - max_accuracy_drop.
-    max_accuracy_drop: float = 0.01
+    A model is blessed only when its `blessing_metric` is at least `min_score`, beats the majority-class
+    predictor (always answering the eval split's most frequent label) by `min_gain_over_majority`, and is
+    at most `max_score_drop` below the last blessed model's. macro_f1 by default: a constant predictor's
+    macro-F1 is below 1/K for K classes however unbalanced the data, where its accuracy is the majority's
+    share. `min_accuracy` / `max_accuracy_drop` (the keys of the accuracy-only gate, still honoured) add
+    the same thresholds on accuracy whatever the blessing metric; None: none.
+    """
+
+    blessing_metric: str = chance.MACRO_F1  # one of chance.BLESSING_METRICS: accuracy, macro_f1, matthews_correlation
+    min_score: float = 0.6  # a model below this is never blessed (MCC lies in [-1, 1], the others in [0, 1])
+    # Beating a constant predictor is the least a model must do: > 0, since a tie is no better than chance.
+    min_gain_over_majority: float = 0.02
+    # Against the last blessed model: blessed only if blessing_metric >= baseline - max_score_drop.
+    max_score_drop: float = 0.01
+    min_accuracy: Optional[float] = None
+    max_accuracy_drop: Optional[float] = None
 
     def validate(self) -> None:
-        if not 0.0 <= self.min_accuracy <= 1.0:
-            raise ConfigError(f"evaluation.min_accuracy must be in [0, 1], got {self.min_accuracy}")
-        if not 0.0 <= self.max_accuracy_drop <= 1.0:
-            raise ConfigError(f"evaluation.max_accuracy_drop must be in [0, 1], got {self.max_accuracy_drop}")
+        _choice("evaluation.blessing_metric", self.blessing_metric, chance.BLESSING_METRICS)
+        low = -1.0 if self.blessing_metric == chance.MATTHEWS_CORRELATION else 0.0
+        if not low <= self.min_score <= 1.0:
+            raise ConfigError(f"evaluation.min_score must be in [{low:g}, 1] for {self.blessing_metric}, got "
+                              f"{self.min_score}")
+        if not 0.0 < self.min_gain_over_majority <= 1.0:
+            raise ConfigError(f"evaluation.min_gain_over_majority must be in (0, 1] (a model must beat the "
+                              f"majority-class predictor), got {self.min_gain_over_majority}")
+        for name in ("max_score_drop", "min_accuracy", "max_accuracy_drop"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"evaluation.{name} must be in [0, 1], got {value}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,8 +469,69 @@ class PipelineConfig:
         self.transform_options()
         self.vocabulary_parameters()
         self.pretrainer_training_config()
+        self._check_init_from()
 
     # -- what the components are given (pipeline.py passes these on; checked at construction) ------------
+
+    def vocabulary_source(self) -> Optional[str]:
+        """The vocabulary file passed on instead of training one: `vocabulary.import_from`, else the one shipped
+        with `training.init_from` (a ConfigError when that checkpoint ships none); None: train one."""
+        if self.vocabulary.import_from:
+            return self.vocabulary.import_from
+        if not self.training.init_from:
+            return None
+        shipped = _shipped_vocabulary(self.training.init_from)
+        if shipped is None:
+            raise ConfigError(f"training.init_from {self.training.init_from} ships no vocabulary beside it: set "
+                              "vocabulary.import_from to the checkpoint's SentencePiece .model or WordPiece vocab.txt")
+        return shipped.path
+
+    def lower_case(self) -> bool:
+        """vocabulary.lower_case resolved (see VocabularyConfig)."""
+        if self.vocabulary.lower_case is not None:
+            return self.vocabulary.lower_case
+        if self.vocabulary_source() is None:
+            return False
+        shipped = _shipped_vocabulary(self.training.init_from) if self.training.init_from else None
+        if shipped is not None and shipped.path == self.vocabulary_source() and shipped.lower_case is not None:
+            return shipped.lower_case
+        return True
+
+    def _check_init_from(self) -> None:
+        """The checkpoint and the vocabulary must fit each other and the sequence lengths: checked here, by name,
+        rather than as a shape error in the Trainer. Remote paths are checked when the run reads them."""
+        source = self.vocabulary_source()
+        if source and not storage.is_remote(source):
+            from text_contract import vocabulary  # pure Python
+
+            with open(source, "rb") as handle:
+                try:
+                    vocabulary_info = vocabulary.read_vocabulary(handle.read(), source)
+                except vocabulary.VocabularyError as error:
+                    raise ConfigError(f"vocabulary.import_from: {error}") from None
+            if vocabulary_info.kind == vocabulary.WORDPIECE and self.pretraining.enabled:
+                raise ConfigError(f"pretraining.enabled needs a SentencePiece vocabulary; {source} is a WordPiece "
+                                  "vocab.txt (the pretraining data's masking works on SentencePiece pieces)")
+        init_from = self.training.init_from
+        if not init_from or storage.is_remote(init_from):
+            return
+        from trainer.checkpoints import WeightImportError, sources  # imports TensorFlow: only with init_from
+
+        try:
+            albert_config = sources.read_config(init_from)
+        except (WeightImportError, ValueError) as error:
+            raise ConfigError(f"training.init_from: {error}") from None
+        if source and not storage.is_remote(source) and vocabulary_info.size != albert_config.vocab_size:
+            raise ConfigError(
+                f"the vocabulary {source} has {vocabulary_info.size} entries but training.init_from {init_from} "
+                f"has {albert_config.vocab_size} embedding rows (vocab_size): use the checkpoint's own vocabulary")
+        lengths = [("training.max_seq_length", self.training.max_seq_length)]
+        if self.pretraining.enabled:
+            lengths.append(("pretraining.max_seq_length", self.pretraining.max_seq_length))
+        for name, length in lengths:
+            if length > albert_config.max_position_embeddings:
+                raise ConfigError(f"{name}={length} exceeds training.init_from's position embeddings "
+                                  f"(max_position_embeddings={albert_config.max_position_embeddings})")
 
     def transform_options(self) -> TransformOptions:
         """The Transform's options (VocabTransform adds the vocabulary's path at run time)."""
@@ -364,7 +539,7 @@ class PipelineConfig:
             return TransformOptions(
                 text_features=tuple(self.data.text_columns), label_feature=self.data.label_column,
                 label_values=tuple(self.data.label_values) if self.data.label_values else None,
-                max_seq_length=self.training.max_seq_length, lower_case=self.vocabulary.lower_case)
+                max_seq_length=self.training.max_seq_length, lower_case=self.lower_case())
         except ValueError as error:
             raise ConfigError(f"data/training/vocabulary: {error}") from None
 
@@ -375,8 +550,9 @@ class PipelineConfig:
         values = {
             vocabulary_spec.TEXT_FEATURES_KEY: list(self.data.text_columns),
             vocabulary_spec.VOCAB_SIZE_KEY: self.vocabulary.size,
-            vocabulary_spec.LOWER_CASE_KEY: self.vocabulary.lower_case,
+            vocabulary_spec.LOWER_CASE_KEY: self.lower_case(),
             vocabulary_spec.CHARACTER_COVERAGE_KEY: self.vocabulary.character_coverage,
+            vocabulary_spec.IMPORT_FROM_KEY: self.vocabulary_source() or "",
         }
         try:
             vocabulary_spec.resolve_parameters(values)
@@ -396,7 +572,7 @@ class PipelineConfig:
             "checkpoint_every_steps": checkpoint_interval(self.pretraining.train_steps,
                                                           TrainingConfig.checkpoint_every_steps),
             "warmup_steps": max(1, self.pretraining.train_steps // 10),
-            "dynamic_masking": False, "strategy": self.training.strategy,
+            "dynamic_masking": self.pretraining.dynamic_masking, "strategy": self.training.strategy,
         }
         _check_training_config(values, self.pretraining.max_seq_length, "pretraining")
         return values
@@ -460,6 +636,9 @@ class PipelineConfig:
         return dataclasses.replace(
             self,
             data=dataclasses.replace(self.data, path=_absolute(self.data.path), schema_file=_absolute(self.data.schema_file)),
+            vocabulary=dataclasses.replace(self.vocabulary, import_from=_absolute(self.vocabulary.import_from)),
+            training=dataclasses.replace(self.training, init_from=_absolute(self.training.init_from)),
+            pretraining=dataclasses.replace(self.pretraining, text_files=_absolute(self.pretraining.text_files)),
             serving=dataclasses.replace(self.serving, serving_dir=_absolute(self.serving.serving_dir)),
             orchestration=dataclasses.replace(self.orchestration, output_dir=_absolute(self.orchestration.output_dir)),
         )
@@ -468,6 +647,14 @@ class PipelineConfig:
     def served_model_dir(self) -> str:
         """`<serving_dir>/<model_name>`: the directory TF Serving's --model_base_path names."""
         return os.path.join(self.serving.serving_dir, self.serving.model_name)
+
+
+def _shipped_vocabulary(init_from: str):
+    if storage.is_remote(init_from):
+        return None
+    from trainer.checkpoints import sources
+
+    return sources.shipped_vocabulary(init_from)
 
 
 def _check_training_config(values: Mapping[str, Any], max_seq_length: int, section: str) -> None:

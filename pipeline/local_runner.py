@@ -11,8 +11,10 @@ import os
 import re
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
+from components.class_metrics_evaluator import chance as evaluator_chance
+from components.class_metrics_evaluator import gate as evaluator_gate
 from pipeline import inputs
 from pipeline.configs import PipelineConfig
 
@@ -34,18 +36,26 @@ class RunSummary:
     pushed_version: Optional[str]
     seconds: float
     components: List[str]
+    # The classifier Trainer's budget (trainer.train.TRAINING_SUMMARY_KEYS); {} when there is no export.
+    training: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The Evaluator's gate: the majority-class predictor's scores and why not blessed; None before it had one.
+    gate: Optional[evaluator_gate.GateReport] = None
 
     def lines(self) -> List[str]:
         lines = [f"pipeline finished in {self.seconds / 60:.1f} min; outputs in {self.output_dir}"]
         if self.span is not None:
             lines.append(f"data span: {self.span}")
+        if self.training:
+            lines.append(_training_line(self.training))
         if self.metrics:
-            lines.append("eval metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.metrics.items())))
+            lines.append("eval metrics: " + _metrics_text(self.metrics))
         if self.baseline_metrics:
-            lines.append("baseline (last blessed) metrics: "
-                         + ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.baseline_metrics.items())))
-        lines.append("blessed: " + {True: "yes", False: "no (the model did not pass the thresholds)",
-                                    None: "unknown"}[self.blessed])
+            lines.append("baseline (last blessed) metrics: " + _metrics_text(self.baseline_metrics))
+        if self.gate is not None:  # its last line says whether blessed, and why not
+            lines += self.gate.lines()
+        else:
+            lines.append("blessed: " + {True: "yes", False: "no (the model did not pass the thresholds)",
+                                        None: "unknown"}[self.blessed])
         if self.pushed:
             lines.append(f"pushed: version {self.pushed_version} -> {self.pushed_destination}")
         else:
@@ -88,6 +98,38 @@ class _Progress:
             self.report(f"[{len(self.finished)}/{self.total}] {name} done ({took:.0f}s)")
 
 
+def _training_line(training: Dict[str, Any]) -> str:
+    line = f"training: {training['final_step']} of {training['planned_steps']} planned steps"
+    if training.get("epochs") is not None:
+        line += f" ({training['epochs']:.2f} epochs of {training['train_examples']:,} examples)"
+    if training.get("stopped_early"):
+        line += ", stopped early"
+    selected = training.get("selected")
+    if selected:
+        return line + f"; kept the checkpoint of step {selected['step']} ({selected['metric']} {selected['value']:.4f})"
+    return line + "; kept the last step's weights"
+
+
+def _training_record(store, pipeline_name: str) -> Dict[str, Any]:
+    """The budget record in the newest classifier export's metadata (a Model artifact without one is the
+    Pretrainer's or an imported checkpoint); {} when there is none."""
+    import tensorflow as tf
+    from tfx.utils import path_utils
+
+    from serving import contract
+    from trainer.run_fn import TRAINING_SUMMARY_KEY
+
+    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    models = [] if context is None else [
+        a for a in store.get_artifacts_by_context(context.id)
+        if store.get_artifact_types_by_id([a.type_id])[0].name == "Model"]
+    for model in sorted(models, key=lambda a: a.id, reverse=True):
+        export_dir = path_utils.serving_model_path(model.uri)
+        if tf.io.gfile.exists(contract.metadata_path(export_dir)):
+            return dict(contract.read_metadata(export_dir).extra.get(TRAINING_SUMMARY_KEY) or {})
+    return {}
+
+
 def _latest(store, type_name: str, pipeline_name: str):
     """The newest artifact of `type_name` in this pipeline's context (None before the first)."""
     context = store.get_context_by_type_and_name("pipeline", pipeline_name)
@@ -107,19 +149,8 @@ def _property(artifact, name: str):
 
 def _eval_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     """{"candidate"|"baseline": {metric: value}} for the overall slice of a ModelEvaluation."""
-    import tensorflow_model_analysis as tfma
-
-    found: Dict[str, Dict[str, float]] = {}
-    for record in tfma.load_metrics(evaluation_uri):
-        if record.slice_key.single_slice_keys:
-            continue
-        for key_and_value in record.metric_keys_and_values:
-            key, value = key_and_value.key, key_and_value.value
-            if key.HasField("sub_key") or key.is_diff or not value.HasField("double_value"):
-                continue
-            role = "baseline" if key.model_name == BASELINE_MODEL_NAME else "candidate"
-            found.setdefault(role, {})[key.name] = value.double_value.value
-    return found
+    return {"baseline" if model_name == BASELINE_MODEL_NAME else "candidate": metrics
+            for model_name, metrics in evaluator_gate.overall_metrics(evaluation_uri).items()}
 
 
 def summarize(config: PipelineConfig, started: float, components: List[str], span: Optional[int]) -> RunSummary:
@@ -131,6 +162,7 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         blessing = _latest(store, "ModelBlessing", name)
         evaluation = _latest(store, "ModelEvaluation", name)
         pushed = _latest(store, "PushedModel", name)
+        training = _training_record(store, name)
     metrics = _eval_metrics(evaluation.uri) if evaluation is not None else {}
     blessed = _property(blessing, "blessed")
     return RunSummary(
@@ -138,7 +170,13 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         blessed=None if blessed is None else bool(blessed),
         metrics=metrics.get("candidate", {}), baseline_metrics=metrics.get("baseline", {}),
         pushed=bool(_property(pushed, "pushed")), pushed_destination=_property(pushed, "pushed_destination"),
-        pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components)
+        pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components,
+        training=training, gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None else None)
+
+
+def _metrics_text(metrics: Dict[str, float]) -> str:
+    """A model's own metrics; the majority-class predictor's figures are the gate's lines."""
+    return ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()) if not evaluator_chance.is_majority_figure(k))
 
 
 def _quiet_beam_workers() -> None:

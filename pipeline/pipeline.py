@@ -7,6 +7,8 @@
       -> Resolver (latest blessed model) -> ClassMetricsEvaluator (TFMA gate vs that baseline; per-class
          metrics for every class of the model)
       -> ServingPusher (serving/push.py: op-checked, atomic, versioned; only when blessed)
+    optional: CheckpointImport (training.init_from) -> the Pretrainer's or the classifier's base_model; with
+      vocabulary.import_from (or the checkpoint's own), SentencePieceVocab passes that vocabulary on
     optional: SentencePieceVocab -> PretrainingDataGen -> Trainer (pretrain) -> the classifier's base_model
 """
 
@@ -17,6 +19,7 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.checkpoint_import import CheckpointImport
 from components.class_metrics_evaluator import ClassMetricsEvaluator
 from components.pretraining_data import PretrainingDataGen
 from components.sentencepiece_vocab import SentencePieceVocab
@@ -97,17 +100,24 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
     components = [example_gen, statistics_gen, schema_gen, example_validator, vocabulary, transform]
 
     base_model = None
+    if config.training.init_from:
+        imported = CheckpointImport(source=config.training.init_from)
+        components.append(imported)
+        base_model = imported.outputs["model"]
     if config.pretraining.enabled:
+        if config.pretraining.text_files:  # domain text of the user's own
+            corpus = {"text_file_pattern": config.pretraining.text_files}
+        else:  # never the eval rows: the Evaluator judges on them
+            corpus = {"examples": examples, "text_feature": config.data.text_columns[0], "splits": ["train"]}
         pretraining_data = PretrainingDataGen(
             sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
-            examples=examples,
-            text_feature=config.data.text_columns[0],
-            splits=["train"],  # never the eval rows: the Evaluator judges on them
+            **corpus,
             **config.pretraining.data_generation_parameters(),
         )
         pretrainer = tfx.components.Trainer(
             run_fn=RUN_FN,
             examples=pretraining_data.outputs["pretraining_examples"],
+            base_model=base_model,  # continued pretraining from the imported checkpoint, with its heads
             # PretrainingDataGen writes one split; no evaluation during pretraining.
             train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.pretraining.train_steps),
             eval_args=tfx.proto.EvalArgs(splits=["train"], num_steps=0),
@@ -122,6 +132,8 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         base_model=base_model,
+        # No num_steps with training.epochs (train_steps None): TFX then hands run_fn train_steps=None and
+        # the steps follow from the train split's size. EvalArgs' 0 (TFX: None) evaluates the whole eval split.
         train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps),
         custom_config=trainer_custom_config(config),

@@ -46,7 +46,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from serving import contract, layout
 from serving import warmup
-from text_contract import features, pieces, storage
+from text_contract import features, storage, vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +232,11 @@ def _vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
         model_bytes = handle.read()
     facts: Dict[str, Any] = {"vocabulary_sha256": hashlib.sha256(model_bytes).hexdigest()}
     try:
-        facts["vocabulary_size"] = pieces.piece_count(model_bytes)
-    except pieces.VocabularyError as error:  # a hash without a size is still worth recording
-        logger.warning("could not read %s as a SentencePiece model: %s", vocabulary_path, error)
+        info = vocabulary.read_vocabulary(model_bytes, vocabulary_path)
+    except vocabulary.VocabularyError as error:  # a hash without a size is still worth recording
+        logger.warning("could not read %s as a vocabulary: %s", vocabulary_path, error)
+    else:
+        facts["vocabulary_size"] = info.size
     return facts
 
 
@@ -302,9 +304,9 @@ def export_classifier(
         raise ExportError(f"the transform packs {max_seq_length} positions; the encoder has "
                           f"{albert_config.max_position_embeddings}")
 
-    vocabulary = _vocabulary_facts(vocabulary_path)
-    if vocabulary.get("vocabulary_size", 0) > albert_config.vocab_size:
-        raise ExportError(f"the SentencePiece model has {vocabulary['vocabulary_size']} pieces; the encoder's "
+    vocabulary_facts = _vocabulary_facts(vocabulary_path)
+    if vocabulary_facts.get("vocabulary_size", 0) > albert_config.vocab_size:
+        raise ExportError(f"the vocabulary has {vocabulary_facts['vocabulary_size']} entries; the encoder's "
                           f"vocab_size is {albert_config.vocab_size}")
     metadata = contract.ExportMetadata(
         model_name=model_name,
@@ -317,7 +319,7 @@ def export_classifier(
         created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         versions=_versions(),
         extra=dict(extra_metadata or {}),
-        **vocabulary,
+        **vocabulary_facts,
     )
 
     if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir) and not overwrite:

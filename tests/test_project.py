@@ -56,12 +56,14 @@ def test_serving_imports_only_the_contract():
     assert not _offenders("serving", lambda path, imported, module: imported == CONTRACT)
 
 
-def test_components_import_the_contract_and_reach_serving_only_from_the_pusher():
+def test_components_import_the_contract_and_reach_serving_only_from_the_pusher_and_trainer_only_to_import():
     def allowed(path, imported, module):
         if imported == CONTRACT:
             return True
         if imported == "serving":
             return "serving_pusher" in path.parts
+        if imported == "trainer":  # the weight import of a released checkpoint is the trainer's mapping
+            return "checkpoint_import" in path.parts and module.startswith("trainer.checkpoints")
         if imported == "components":  # its own modules, and the artifact types they all share
             own = path.relative_to(ROOT / "components").parts
             return module == "components.artifacts" or (len(own) > 1 and module.startswith(f"components.{own[0]}"))

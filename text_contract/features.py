@@ -41,3 +41,7 @@ UNKNOWN_LABEL_ID = -1
 # Where the pipeline's VocabTransform leaves a copy of the vocabulary it preprocessed with, relative to the
 # transform graph directory (the Trainer's fn_args.transform_output): run_fn reads it from there.
 TRANSFORM_VOCABULARY_FILE = "albert_tfx/spm.model"
+
+# PretrainingDataGen's summary, at its artifact's root beside `Split-train/`; its "config" holds the
+# "vocab_size" the data was made with, which sizes the Pretrainer's fresh encoder.
+PRETRAINING_SUMMARY_FILE = "summary.json"

@@ -17,8 +17,10 @@ Trainer the Transform's own custom_config plus `training_config`.
 
 What comes from TFX rather than the config:
 - `model_dir` = `fn_args.model_run_dir` (checkpoints, TensorBoard logs, metrics.json, final/);
-- `train_steps` / `eval_steps` from the Trainer's TrainArgs/EvalArgs when they are set (the checkpoint
-  interval shrinks to the largest divisor of train_steps that does not exceed it);
+- `train_steps` / `eval_steps` from the Trainer's TrainArgs/EvalArgs when they are set (a fixed budget: it
+  replaces the config's `epochs`; the checkpoint interval shrinks to the largest divisor of train_steps, or
+  of eval_every_steps, that does not exceed it). Without TrainArgs.num_steps, a config with `epochs` gets its
+  steps from the data: `train` counts the train split's labelled examples first (`trainer.train.fit_to_data`);
 - classify: `max_seq_length` and `num_classes` from the Transform output (the token_ids length and the size
   of the `LABEL_VOCABULARY` vocabulary); a training_config that names a different value is an error;
 - `warm_start_path` = `fn_args.base_model` (a pretraining Trainer's model) when the config names none;
@@ -35,6 +37,7 @@ the artifact a classify Trainer warm-starts from (wire it as that Trainer's `bas
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -43,8 +46,8 @@ from typing import Any, Dict, Mapping, Optional
 
 import tensorflow as tf
 
-from text_contract import pieces, storage
-from text_contract.features import TRANSFORM_VOCABULARY_FILE
+from text_contract import storage, vocabulary
+from text_contract.features import PRETRAINING_SUMMARY_FILE, TRANSFORM_VOCABULARY_FILE
 from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
 from trainer import input_pipeline
 from trainer.checkpoints.convert import CONFIG_FILE
@@ -52,11 +55,13 @@ from trainer.config import ConfigError
 from trainer.presets import get_preset
 from trainer.strategy import create_strategy, is_chief
 from trainer.train import FINAL_DIR, train
-from trainer.training_config import TrainingConfig, checkpoint_interval
+from trainer.training_config import TrainingConfig, fixed_schedule
 
 logger = logging.getLogger(__name__)
 
 TRAINING_CONFIG_KEY = "training_config"
+# The export metadata's record of the training budget (trainer.train.TRAINING_SUMMARY_KEYS), for run summaries.
+TRAINING_SUMMARY_KEY = "training"
 MODEL_NAME_KEY = "model_name"
 WARM_START_FROM_SERVED_KEY = "warm_start_from_served"
 # Dropout (hidden and attention) of a fresh encoder: the released shapes have none, which suits
@@ -66,9 +71,24 @@ ENCODER_DROPOUT_KEY = "encoder_dropout"
 RUN_ALBERT_CONFIG_FILE = "albert_config.json"
 
 
-def _piece_count(sentencepiece_model_path: str) -> int:
-    with tf.io.gfile.GFile(sentencepiece_model_path, "rb") as handle:
-        return pieces.piece_count(handle.read())
+def _vocabulary_size(vocabulary_path: str) -> int:
+    """Entries of the vocabulary file (a SentencePiece model or a WordPiece vocab.txt)."""
+    with tf.io.gfile.GFile(vocabulary_path, "rb") as handle:
+        return vocabulary.read_vocabulary(handle.read(), vocabulary_path).size
+
+
+def _pretraining_vocabulary_size(train_files: Any) -> Optional[int]:
+    """The vocabulary size PretrainingDataGen recorded in its summary (`<artifact>/summary.json`, beside the
+    `Split-train/` directory the Trainer's train files are in); None when there is none (data made elsewhere)."""
+    patterns = [train_files] if isinstance(train_files, str) else list(train_files or [])
+    for pattern in patterns:
+        summary_path = os.path.join(os.path.dirname(os.path.dirname(pattern)), PRETRAINING_SUMMARY_FILE)
+        if tf.io.gfile.exists(summary_path):
+            with tf.io.gfile.GFile(summary_path) as handle:
+                vocab_size = (json.load(handle).get("config") or {}).get("vocab_size")
+            if vocab_size:
+                return int(vocab_size)
+    return None
 
 
 def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, Any]] = None) -> TrainingConfig:
@@ -89,10 +109,13 @@ def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, An
     values["model_dir"] = fn_args.model_run_dir
     train_steps = getattr(fn_args, "train_steps", None)
     if train_steps:
-        values["train_steps"] = int(train_steps)
-        interval = int(values.get("checkpoint_every_steps", TrainingConfig.checkpoint_every_steps))
-        values["checkpoint_every_steps"] = checkpoint_interval(int(train_steps), interval)
-        values["warmup_steps"] = min(int(values.get("warmup_steps", TrainingConfig.warmup_steps)), int(train_steps))
+        train_steps = int(train_steps)
+        interval, eval_every = fixed_schedule(
+            train_steps, int(values.get("checkpoint_every_steps", TrainingConfig.checkpoint_every_steps)),
+            values.get("eval_every_steps"))
+        values.update(train_steps=train_steps, epochs=None, max_train_steps=None, checkpoint_every_steps=interval,
+                      eval_every_steps=eval_every)
+        values["warmup_steps"] = min(int(values.get("warmup_steps", TrainingConfig.warmup_steps)), train_steps)
     eval_steps = getattr(fn_args, "eval_steps", None)
     if eval_steps:
         values["eval_steps"] = int(eval_steps)
@@ -105,15 +128,15 @@ def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, An
     return TrainingConfig.from_dict(values, source=f"custom_config[{TRAINING_CONFIG_KEY!r}]")
 
 
-def _match_vocabulary(config: TrainingConfig, sentencepiece_model_path: Optional[str],
+def _match_vocabulary(config: TrainingConfig, vocab_size: Optional[int], vocabulary_source: str = "the vocabulary",
                       encoder_dropout: Optional[float] = None) -> TrainingConfig:
-    """A fresh encoder gets the vocabulary's size (and `encoder_dropout`); a given encoder must have room
-    for every piece."""
+    """A fresh encoder gets the vocabulary's size (and `encoder_dropout`); a given encoder (a warm start or
+    `albert_config_path`) must have room for every piece."""
     fresh = not config.warm_start_path and not config.albert_config_path
-    if fresh and (sentencepiece_model_path or encoder_dropout is not None):
+    if fresh and (vocab_size or encoder_dropout is not None):
         albert_config = get_preset(config.preset)
-        if sentencepiece_model_path:
-            albert_config = dataclasses.replace(albert_config, vocab_size=_piece_count(sentencepiece_model_path))
+        if vocab_size:
+            albert_config = dataclasses.replace(albert_config, vocab_size=vocab_size)
         if encoder_dropout is not None:
             albert_config = dataclasses.replace(albert_config, hidden_dropout_prob=float(encoder_dropout),
                                                 attention_probs_dropout_prob=float(encoder_dropout))
@@ -121,15 +144,14 @@ def _match_vocabulary(config: TrainingConfig, sentencepiece_model_path: Optional
         tf.io.gfile.makedirs(config.model_dir)
         albert_config.to_json_file(path)
         return config.replace(albert_config_path=path)
-    if not sentencepiece_model_path:
+    if not vocab_size:
         return config
-    pieces = _piece_count(sentencepiece_model_path)
     from trainer.tasks import resolve_albert_config
 
-    vocab_size = resolve_albert_config(config).vocab_size
-    if pieces > vocab_size:
-        raise ConfigError(f"{sentencepiece_model_path} has {pieces} pieces but the encoder's vocab_size is "
-                          f"{vocab_size} (warm_start_path / albert_config_path)")
+    encoder_vocab_size = resolve_albert_config(config).vocab_size
+    if vocab_size > encoder_vocab_size:
+        raise ConfigError(f"{vocabulary_source} has {vocab_size} pieces but the encoder's vocab_size is "
+                          f"{encoder_vocab_size} (warm_start_path / albert_config_path)")
     return config
 
 
@@ -178,7 +200,10 @@ def _strategy(config: TrainingConfig) -> tf.distribute.Strategy:
 
 
 def _run_pretrain(fn_args: Any, custom_config: Dict[str, Any]) -> None:
-    config = _match_vocabulary(training_config_from_fn_args(fn_args), custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY))
+    named = custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)
+    vocab_size = _vocabulary_size(named) if named else _pretraining_vocabulary_size(fn_args.train_files)
+    config = _match_vocabulary(training_config_from_fn_args(fn_args), vocab_size,
+                               named or "the pretraining data's vocabulary")
     strategy = _strategy(config)
     train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
     if is_chief(strategy):
@@ -215,7 +240,8 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
         if warm_start:
             config = config.replace(warm_start_path=warm_start.encoder_dir)
             warm_started_from = warm_start.export_dir
-    config = _match_vocabulary(config, vocabulary_path, custom_config.get(ENCODER_DROPOUT_KEY))
+    config = _match_vocabulary(config, _vocabulary_size(vocabulary_path) if vocabulary_path else None,
+                               vocabulary_path or "", custom_config.get(ENCODER_DROPOUT_KEY))
     strategy = _strategy(config)
     result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
 
@@ -232,8 +258,9 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             model_name=custom_config.get(MODEL_NAME_KEY) or layout.DEFAULT_MODEL_NAME,
             preset=_preset_name(config),
             vocabulary_path=vocabulary_path,
-            extra_metadata={"training_config": config.to_dict(), "final_step": result.final_step,
-                            "warm_started_from": warm_started_from},
+            # result.config: the config fitted to the data (the steps `epochs` gave).
+            extra_metadata={"training_config": result.config.to_dict(), "final_step": result.final_step,
+                            TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": warm_started_from},
             overwrite=True,
         )
     finally:

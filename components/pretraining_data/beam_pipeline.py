@@ -31,12 +31,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from components.pretraining_data import generation
-from text_contract.features import SENTENCE_ORDER_SWAPPED
-from text_contract import pieces
+from text_contract import pieces, vocabulary
+from text_contract.features import PRETRAINING_SUMMARY_FILE, SENTENCE_ORDER_SWAPPED
 
 METRICS_NAMESPACE = "PretrainingDataGen"
 OUTPUT_FILE_PREFIX = "pretraining"
-SUMMARY_FILE_NAME = "summary.json"
+SUMMARY_FILE_NAME = PRETRAINING_SUMMARY_FILE
 
 # Why a document was skipped (counted in Beam metrics and summary.json["skipped"]).
 EMPTY = "empty"  # empty or whitespace-only text, or text that tokenizes to no pieces
@@ -272,10 +272,13 @@ def instance_key(doc_key: str, dupe: int, index: int) -> bytes:
 class MakeInstances(beam.DoFn):
     """A document -> (shard, (instance key, tf.Example bytes)) for each of its instances."""
 
-    def __init__(self, model_path: str, config_kwargs: Dict, num_shards: int):
+    def __init__(self, model_path: str, config_kwargs: Dict, num_shards: int, albert_lower_case: Optional[bool] = None):
         self._model_path = model_path
         self._config_kwargs = dict(config_kwargs)
         self._num_shards = num_shards
+        # An imported ALBERT SentencePiece model: its text is preprocessed the original ALBERT way, as the
+        # Transform does (`text_contract.vocabulary.albert_encode`), with this case folding. None: ours.
+        self._albert_lower_case = albert_lower_case
 
     def setup(self):
         self._processor = load_sentencepiece(self._model_path)
@@ -285,7 +288,10 @@ class MakeInstances(beam.DoFn):
 
     def process(self, document: Tuple[str, Tuple[str, ...]]):
         doc_key, texts = document
-        encoded = self._processor.encode(list(texts))
+        if self._albert_lower_case is None:
+            encoded = self._processor.encode(list(texts))
+        else:
+            encoded = [vocabulary.albert_encode(self._processor, text, self._albert_lower_case) for text in texts]
         sentences = [(np.asarray(ids, dtype=np.int64), self._word_starts[ids]) for ids in encoded if ids]
         if len(sentences) < 2:
             reason = SINGLE_SENTENCE if sentences else EMPTY
@@ -434,8 +440,10 @@ def _write_summary(counts, shard_sizes, path, num_shards, details):
 def build(pipeline: beam.Pipeline, *, model_path: str, output_dir: str, summary_path: str,
           config_kwargs: Dict, num_shards: int, max_document_chars: int,
           text_files: Sequence[str] = (), example_patterns: Sequence[str] = (),
-          text_feature: Optional[str] = None, details: Optional[Dict] = None) -> None:
-    """Adds the PretrainingDataGen steps to `pipeline` (text files or tf.Example TFRecord patterns)."""
+          text_feature: Optional[str] = None, details: Optional[Dict] = None,
+          albert_lower_case: Optional[bool] = None) -> None:
+    """Adds the PretrainingDataGen steps to `pipeline` (text files or tf.Example TFRecord patterns).
+    `albert_lower_case`: see MakeInstances."""
     if bool(text_files) == bool(example_patterns):
         raise ValueError("give exactly one of text_files and example_patterns")
     if text_files:
@@ -454,7 +462,7 @@ def build(pipeline: beam.Pipeline, *, model_path: str, output_dir: str, summary_
 
     made = (read.documents
             | "SpreadDocuments" >> beam.Reshuffle()
-            | "MakeInstances" >> beam.ParDo(MakeInstances(model_path, config_kwargs, num_shards))
+            | "MakeInstances" >> beam.ParDo(MakeInstances(model_path, config_kwargs, num_shards, albert_lower_case))
             .with_outputs(_STATS, main="instances"))
     every_shard = pipeline | "EveryShard" >> beam.Create([(s, _EMPTY_SHARD_MARKER) for s in range(num_shards)])
     shard_sizes = ((made.instances, every_shard)

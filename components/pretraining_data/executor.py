@@ -16,7 +16,7 @@ from tfx.types import artifact_utils, standard_artifact_utils
 
 from components import artifacts
 from components.pretraining_data import beam_pipeline, inputs, spec
-from text_contract import pieces
+from text_contract import pieces, vocabulary
 
 
 def _record_files(split_dir: str) -> List[str]:
@@ -41,6 +41,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         model_path = artifacts.require_model_path(model_uri)
         processor = beam_pipeline.load_sentencepiece(model_path)
         pieces.check_special_pieces(processor, f"the SentencePiece model {model_path}")
+        vocabulary_summary = artifacts.read_summary(model_uri) if fileio.exists(artifacts.summary_path(model_uri)) else {}
+        albert_lower_case = (bool(vocabulary_summary.get(artifacts.SUMMARY_LOWER_CASE_KEY))
+                             if vocabulary_summary.get(artifacts.SUMMARY_TOKENIZATION_KEY) == vocabulary.ALBERT else None)
 
         output = artifact_utils.get_single_instance(output_dict[spec.PRETRAINING_EXAMPLES_KEY])
         output.split_names = standard_artifact_utils.encode_split_names([spec.OUTPUT_SPLIT])
@@ -71,7 +74,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         with self._make_beam_pipeline() as pipeline:
             beam_pipeline.build(
                 pipeline, model_path=model_path, output_dir=output_dir, summary_path=summary_path,
-                config_kwargs=config_kwargs, num_shards=params[spec.NUM_SHARDS_KEY],
+                config_kwargs=config_kwargs, num_shards=params[spec.NUM_SHARDS_KEY], albert_lower_case=albert_lower_case,
                 max_document_chars=params[spec.MAX_DOCUMENT_CHARS_KEY], details=details, **build_kwargs)
 
         with fileio.open(summary_path, "r") as handle:

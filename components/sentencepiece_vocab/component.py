@@ -22,6 +22,8 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
     Beam reads the chosen splits, normalizes the text (NFKC, optionally lower case, whitespace), drops
     empty and duplicate lines, keeps a held-out sample and a capped training sample (both chosen by a
     seeded hash of the line, so runs are deterministic), then SentencePiece trains on the training lines.
+    With `import_from` (a released checkpoint's SentencePiece model or WordPiece vocab.txt) nothing is trained:
+    that vocabulary is checked and passed on, its tokenization recorded in summary.json.
     Bad input (missing feature, invalid UTF-8, empty text, over-long lines) is counted, never fatal. See
     `spec.DEFAULTS` for the defaults, `beam_pipeline` for the steps and `training.train` for the summary.
     """
@@ -45,6 +47,7 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
         max_sentence_chars: int = spec_lib.DEFAULTS[spec_lib.MAX_SENTENCE_CHARS_KEY],
         num_threads: int = spec_lib.DEFAULTS[spec_lib.NUM_THREADS_KEY],
         reuse_model_glob: str = spec_lib.DEFAULTS[spec_lib.REUSE_MODEL_GLOB_KEY],
+        import_from: str = spec_lib.DEFAULTS[spec_lib.IMPORT_FROM_KEY],
     ):
         params = {
             spec_lib.TEXT_FEATURES_KEY: list(text_features) if not isinstance(text_features, str) else [text_features],
@@ -60,6 +63,7 @@ class SentencePieceVocab(base_beam_component.BaseBeamComponent):
             spec_lib.MAX_SENTENCE_CHARS_KEY: max_sentence_chars,
             spec_lib.NUM_THREADS_KEY: num_threads,
             spec_lib.REUSE_MODEL_GLOB_KEY: reuse_model_glob,
+            spec_lib.IMPORT_FROM_KEY: import_from,
         }
         params = spec_lib.resolve_parameters(params)  # fail at pipeline construction, naming the parameter
         # Lists travel as JSON strings, as TFX's own components pass theirs (portable across orchestrators).

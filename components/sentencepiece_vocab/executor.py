@@ -51,6 +51,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 available = artifact_utils.decode_split_names(examples.split_names)
                 raise ValueError(f"split {split!r} is not in the Examples; the splits are {available}") from e
 
+        if params[spec_lib.IMPORT_FROM_KEY]:
+            model_bytes, summary = training.import_vocabulary(params[spec_lib.IMPORT_FROM_KEY], params)
+            logging.info("SentencePieceVocab: passing on the imported %s vocabulary %s (%d entries)",
+                         summary["kind"], params[spec_lib.IMPORT_FROM_KEY], summary["pieces"])
+            training.write_outputs(output.uri, model_bytes, summary)
+            output.set_int_custom_property("pieces", summary["pieces"])
+            output.set_string_custom_property("model_sha256", summary["model_sha256"])
+            output.set_string_custom_property("imported_from", params[spec_lib.IMPORT_FROM_KEY])
+            return
         reusable = training.newest_match(params[spec_lib.REUSE_MODEL_GLOB_KEY])
         if reusable:
             model_proto, summary = training.reuse(reusable, params)

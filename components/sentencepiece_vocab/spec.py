@@ -35,6 +35,10 @@ NUM_THREADS_KEY = "num_threads"
 # (by natural sort of the path: version 10 after version 9) is reused instead of training a new one, so a
 # model retrained on new data keeps the token ids it was warm-started with. "" (default): always train.
 REUSE_MODEL_GLOB_KEY = "reuse_model_glob"
+# A released checkpoint's own vocabulary (an ALBERT SentencePiece .model or a BERT-style WordPiece vocab.txt):
+# passed on as the artifact instead of training one (and before any reuse: the checkpoint's ids are the ones
+# its embeddings know). "" (default): train (or reuse).
+IMPORT_FROM_KEY = "import_from"
 
 MODEL_TYPES = sentencepiece_training.MODEL_TYPES
 
@@ -53,6 +57,7 @@ DEFAULTS: Dict[str, Any] = {
     # SentencePiece's trainer threads: a fixed setting, since the model bytes depend on it.
     NUM_THREADS_KEY: sentencepiece_training.DEFAULT_NUM_THREADS,
     REUSE_MODEL_GLOB_KEY: "",
+    IMPORT_FROM_KEY: "",
 }
 
 
@@ -73,6 +78,7 @@ class SentencePieceVocabSpec(ComponentSpec):
         MAX_SENTENCE_CHARS_KEY: ExecutionParameter(type=int, optional=True),
         NUM_THREADS_KEY: ExecutionParameter(type=int, optional=True),
         REUSE_MODEL_GLOB_KEY: ExecutionParameter(type=str, optional=True),
+        IMPORT_FROM_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {SENTENCEPIECE_MODEL_KEY: ChannelParameter(type=SentencePieceModel)}
@@ -111,6 +117,8 @@ def resolve_parameters(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
             raise ValueError(f"{key} must be a number, got {p[key]!r}")
         p[key] = float(p[key])
     p[LOWER_CASE_KEY] = bool(p[LOWER_CASE_KEY])
+    if not isinstance(p[IMPORT_FROM_KEY], str):
+        raise ValueError(f"{IMPORT_FROM_KEY} must be a string (a vocabulary file's path), got {p[IMPORT_FROM_KEY]!r}")
     if not isinstance(p[REUSE_MODEL_GLOB_KEY], str):
         raise ValueError(f"{REUSE_MODEL_GLOB_KEY} must be a string (a glob of spm.model files), got {p[REUSE_MODEL_GLOB_KEY]!r}")
     # Model type, vocabulary size and character coverage: the trainer's own rules (errors name the key).

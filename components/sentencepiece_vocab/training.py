@@ -7,7 +7,10 @@
   on the held-out lines. Returns the model and the summary.
 - `reuse(source, params)`: an existing model (a served model's vocabulary) instead of a new one, once its
   special pieces are checked (`text_contract.pieces.check_special_pieces`).
-- `write_outputs(uri, model, summary)`: spm.model, spm.vocab and summary.json (`components.artifacts`).
+- `import_vocabulary(source, params)`: a released checkpoint's vocabulary (SentencePiece or WordPiece), checked,
+  with the tokenization it needs (`text_contract.vocabulary.imported_tokenization`).
+- `write_outputs(uri, model, summary)`: spm.model, spm.vocab and summary.json (`components.artifacts`); for a
+  WordPiece vocabulary `spm.model` holds the vocab.txt bytes (the artifact's file names are its contract).
 
 `params` are `spec.resolve_parameters`'s; `prepared` is `beam_pipeline.read_prepared`'s.
 """
@@ -22,7 +25,7 @@ import tensorflow as tf
 from components import artifacts
 from components.sentencepiece_vocab import beam_pipeline
 from components.sentencepiece_vocab import spec as spec_lib
-from text_contract import normalization, pieces, sentencepiece_training
+from text_contract import normalization, pieces, sentencepiece_training, vocabulary
 
 
 def _natural_key(path: str):
@@ -141,12 +144,33 @@ def reuse(source: str, params: Mapping[str, Any]) -> Tuple[bytes, Dict[str, Any]
     return model_proto, summary
 
 
+def import_vocabulary(source: str, params: Mapping[str, Any]) -> Tuple[bytes, Dict[str, Any]]:
+    """(vocabulary bytes, summary) of a released checkpoint's vocabulary; VocabularyError naming it if unusable."""
+    if not tf.io.gfile.exists(source):
+        raise vocabulary.VocabularyError(f"{spec_lib.IMPORT_FROM_KEY}: {source} does not exist")
+    with tf.io.gfile.GFile(source, "rb") as f:
+        data = f.read()
+    info = vocabulary.read_vocabulary(data, f"{spec_lib.IMPORT_FROM_KEY}: {source}")
+    summary = {
+        "imported_from": source,
+        "kind": info.kind,
+        artifacts.SUMMARY_TOKENIZATION_KEY: vocabulary.imported_tokenization(info.kind),
+        "text_features": params[spec_lib.TEXT_FEATURES_KEY],
+        "pieces": info.size,
+        artifacts.SUMMARY_LOWER_CASE_KEY: params[spec_lib.LOWER_CASE_KEY],
+        "model_sha256": hashlib.sha256(data).hexdigest(),
+        "unknown_rate": None,
+    }
+    return data, summary
+
+
 def write_outputs(output_uri: str, model_proto: bytes, summary: Mapping[str, Any]) -> None:
     """spm.model, spm.vocab and summary.json of the SentencePieceModel artifact at `output_uri`."""
     tf.io.gfile.makedirs(output_uri)
     with tf.io.gfile.GFile(artifacts.model_path(output_uri), "wb") as f:
         f.write(model_proto)
+    wordpiece = summary.get("kind") == vocabulary.WORDPIECE
     with tf.io.gfile.GFile(artifacts.vocab_path(output_uri), "w") as f:
-        f.write(sentencepiece_training.vocab_text(model_proto))
+        f.write(model_proto.decode("utf-8") if wordpiece else sentencepiece_training.vocab_text(model_proto))
     with tf.io.gfile.GFile(artifacts.summary_path(output_uri), "w") as f:
         f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

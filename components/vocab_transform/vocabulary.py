@@ -2,11 +2,12 @@
 
 Transform's `custom_config` is fixed when the pipeline is compiled, but the SentencePiece model's path is
 only known at run time (it is the SentencePieceVocab artifact's URI). `with_vocabulary` adds that path under
-`text_contract.transform_options.SENTENCEPIECE_MODEL_PATH_KEY` (what `preprocessing_fn` reads), after
-checking that the vocabulary was trained with the case folding the Transform applies. `copy_to_transform_graph`
-copies the vocabulary into the transform graph's directory (`text_contract.features.TRANSFORM_VOCABULARY_FILE`)
-so the Trainer finds the very vocabulary the Transform embedded (for the export's metadata and the encoder's
-vocabulary size) without another input.
+`text_contract.transform_options.SENTENCEPIECE_MODEL_PATH_KEY` (what `preprocessing_fn` reads), and, for an
+imported vocabulary, its tokenization under `TOKENIZATION_KEY`, after checking that the vocabulary was trained
+with the case folding the Transform applies. `copy_to_transform_graph` copies the vocabulary into the
+transform graph's directory (`text_contract.features.TRANSFORM_VOCABULARY_FILE`) so the Trainer finds the
+very vocabulary the Transform embedded (for the export's metadata and the encoder's vocabulary size) without
+another input.
 """
 
 import os
@@ -16,7 +17,8 @@ import tensorflow as tf
 
 from components import artifacts
 from text_contract.features import TRANSFORM_VOCABULARY_FILE
-from text_contract.transform_options import LOWER_CASE_KEY, SENTENCEPIECE_MODEL_PATH_KEY, TransformOptions
+from text_contract.transform_options import (LOWER_CASE_KEY, SENTENCEPIECE_MODEL_PATH_KEY, TOKENIZATION_KEY,
+                                             TransformOptions)
 
 
 def with_vocabulary(custom_config: Mapping[str, Any], model_path: str,
@@ -32,7 +34,12 @@ def with_vocabulary(custom_config: Mapping[str, Any], model_path: str,
         raise ValueError(
             f"the vocabulary was trained with lower_case={trained} but the Transform's "
             f"custom_config has {LOWER_CASE_KEY}={lower_case}: pieces would not match the text")
-    return {**custom_config, SENTENCEPIECE_MODEL_PATH_KEY: model_path}
+    values = {**custom_config, SENTENCEPIECE_MODEL_PATH_KEY: model_path}
+    # An imported vocabulary says how its text is tokenized (the original ALBERT or BERT way); ours says nothing.
+    tokenization = vocabulary_summary.get(artifacts.SUMMARY_TOKENIZATION_KEY)
+    if tokenization:
+        values[TOKENIZATION_KEY] = tokenization
+    return values
 
 
 def copy_to_transform_graph(model_path: str, transform_graph_dir: str) -> str:

@@ -126,3 +126,88 @@ def test_checkpoint_intervals_divide_the_runs_of_both_trainers():
                                               "pretraining.train_steps": "150"})
     assert config.training.training_config()["checkpoint_every_steps"] == 150
     assert config.pretrainer_training_config()["checkpoint_every_steps"] == 75  # the largest divisor <= 100
+
+
+def test_the_blessing_gate_defaults_to_macro_f1_with_a_margin_over_the_majority_class():
+    evaluation = PipelineConfig().evaluation
+    assert (evaluation.blessing_metric, evaluation.min_score, evaluation.min_gain_over_majority,
+            evaluation.max_score_drop) == ("macro_f1", 0.6, 0.02, 0.01)
+    assert (evaluation.min_accuracy, evaluation.max_accuracy_drop) == (None, None)
+    config = PipelineConfig().with_overrides({"evaluation.blessing_metric": "matthews_correlation",
+                                              "evaluation.min_score": "-0.5", "evaluation.min_gain_over_majority": "0.1"})
+    assert (config.evaluation.blessing_metric, config.evaluation.min_score) == ("matthews_correlation", -0.5)
+
+
+def test_the_accuracy_only_gate_s_yaml_keys_still_load(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text("evaluation:\n  min_accuracy: 0.8\n  max_accuracy_drop: 0.05\n")
+    evaluation = PipelineConfig.from_yaml(str(path)).evaluation
+    assert (evaluation.min_accuracy, evaluation.max_accuracy_drop, evaluation.blessing_metric) == (0.8, 0.05, "macro_f1")
+    assert PipelineConfig().with_overrides({"evaluation.min_accuracy": "none"}).evaluation.min_accuracy is None
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"evaluation.blessing_metric": "auc"},
+     "evaluation.blessing_metric must be one of ['accuracy', 'macro_f1', 'matthews_correlation'], got 'auc'"),
+    ({"evaluation.min_score": "1.5"}, "evaluation.min_score must be in [0, 1] for macro_f1, got 1.5"),
+    ({"evaluation.min_score": "-0.1"}, "evaluation.min_score must be in [0, 1] for macro_f1, got -0.1"),
+    ({"evaluation.blessing_metric": "matthews_correlation", "evaluation.min_score": "-1.5"},
+     "evaluation.min_score must be in [-1, 1] for matthews_correlation, got -1.5"),
+    ({"evaluation.min_gain_over_majority": "0"}, "evaluation.min_gain_over_majority must be in (0, 1]"),
+    ({"evaluation.min_gain_over_majority": "2"}, "got 2.0"),
+    ({"evaluation.max_score_drop": "-0.01"}, "evaluation.max_score_drop must be in [0, 1], got -0.01"),
+    ({"evaluation.max_accuracy_drop": "3"}, "evaluation.max_accuracy_drop must be in [0, 1], got 3.0"),
+    ({"evaluation.min_score": "high"}, "evaluation.min_score must be a number, got 'high'"),
+])
+def test_bad_gate_values_name_the_field_and_the_value(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        PipelineConfig().with_overrides(overrides)
+    assert message in str(error.value)
+
+
+def test_the_default_budget_is_epochs_fitted_to_the_data_with_early_stopping():
+    from trainer.training_config import TrainingConfig
+
+    config = PipelineConfig()
+    assert config.training.train_steps is None
+    values = config.training.training_config()
+    assert values["train_steps"] is None and "warmup_steps" not in values  # both follow from the data
+    assert (values["epochs"], values["max_train_steps"], values["select_best_metric"],
+            values["early_stopping_patience"], values["class_weights"]) == (10.0, 5000, "val_macro_f1", 6, "balanced")
+    trainer = TrainingConfig.from_dict({**values, "model_dir": "x"})
+    assert not trainer.budget_known
+    fitted = trainer.with_label_counts([30_000, 37_349])  # SST-2's size: capped by max_train_steps
+    assert fitted.train_steps <= 5000 and fitted.warmup_steps == int(0.1 * fitted.train_steps)
+    # --print-config (to_yaml) shows every budget knob, and the YAML reads back as the same config.
+    printed = config.to_yaml()
+    for line in ("train_steps: null", "epochs: 10.0", "max_train_steps: 5000", "eval_every_steps: null",
+                 "early_stopping_patience: 6", "select_best_metric: val_macro_f1", "class_weights: balanced"):
+        assert f"  {line}\n" in printed, line
+
+    fixed = PipelineConfig().with_overrides({"training.train_steps": "600", "training.eval_every_steps": "300",
+                                             "training.class_weights": "none"}).training.training_config()
+    assert (fixed["train_steps"], fixed["eval_every_steps"], fixed["checkpoint_every_steps"], fixed["warmup_steps"]) == (
+        600, 300, 150, 60)
+    assert "epochs" not in fixed and "max_train_steps" not in fixed
+    assert PipelineConfig().with_overrides({"training.early_stopping_patience": "0",
+                                            "training.select_best_metric": "none"}).training.select_best_metric is None
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"training.epochs": "0"}, "training.epochs must be in (0, 10000], got 0.0"),
+    ({"training.max_train_steps": "0"}, "training.max_train_steps must be >= 1, got 0"),
+    ({"training.train_steps": "0"}, "training.train_steps must be >= 1 (or null), got 0"),
+    ({"training.eval_every_steps": "0"}, "training.eval_every_steps must be >= 1 (or null), got 0"),
+    ({"training.train_steps": "600", "training.eval_every_steps": "250"},
+     "training.eval_every_steps must divide training.train_steps=600, got 250"),
+    ({"training.early_stopping_patience": "-1"}, "training.early_stopping_patience must be >= 0, got -1"),
+    ({"training.select_best_metric": "none"}, "training.early_stopping_patience=6 needs training.select_best_metric"),
+    ({"training.select_best_metric": "accuracy"}, "training.select_best_metric must be null or a validation metric"),
+    ({"training.class_weights": "inverse"}, "training.class_weights must be one of ['none', 'balanced'], got 'inverse'"),
+    ({"training.epochs": "many"}, "training.epochs must be a number, got 'many'"),
+    ({"training.extra": {"train_label_counts": [1, 2]}}, "training.extra must not set ['train_label_counts']"),
+])
+def test_bad_budget_values_name_the_field_and_the_value(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        PipelineConfig().with_overrides(overrides)
+    assert message in str(error.value)

@@ -142,11 +142,12 @@ def test_a_fresh_encoder_gets_the_vocabulary_size_and_the_encoder_dropout(tmp_pa
 
     task = tiny_task.tiny_task()
     config = TrainingConfig(model_dir=str(tmp_path / "run"), preset="tiny")
-    matched = run_fn_lib._match_vocabulary(config, task.spm_model, encoder_dropout=0.25)
+    matched = run_fn_lib._match_vocabulary(config, run_fn_lib._vocabulary_size(task.spm_model), task.spm_model,
+                                           encoder_dropout=0.25)
     albert_config = AlbertConfig.from_json_file(matched.albert_config_path)
     assert albert_config.vocab_size == task.vocab_size
     assert albert_config.hidden_dropout_prob == albert_config.attention_probs_dropout_prob == 0.25
-    untouched = run_fn_lib._match_vocabulary(config, task.spm_model)
+    untouched = run_fn_lib._match_vocabulary(config, task.vocab_size, task.spm_model)
     assert AlbertConfig.from_json_file(untouched.albert_config_path).hidden_dropout_prob == 0.0  # the preset's
 
 
@@ -159,3 +160,48 @@ def test_the_vocabulary_is_found_in_the_transform_output_when_not_named(tmp_path
     assert run_fn_lib._vocabulary_path({SENTENCEPIECE_MODEL_PATH_KEY: "/named/spm.model"}, str(transform_dir)) == \
         "/named/spm.model"
     assert run_fn_lib._vocabulary_path({}, str(tmp_path / "elsewhere")) is None
+
+
+def test_a_fixed_tfx_budget_replaces_epochs_and_keeps_the_intervals_whole(tmp_path):
+    budget = {"train_steps": None, "epochs": 10, "max_train_steps": 500, "checkpoint_every_steps": 4,
+              "eval_every_steps": 10, "warmup_fraction": 0.1}
+    fn_args = types.SimpleNamespace(model_run_dir=str(tmp_path / "run"), train_steps=None, eval_steps=None,
+                                    base_model=None, custom_config={run_fn_lib.TRAINING_CONFIG_KEY: dict(budget)})
+    waiting = run_fn_lib.training_config_from_fn_args(fn_args)
+    assert waiting.epochs == 10 and not waiting.budget_known and waiting.needs_label_counts
+
+    fn_args.train_steps = 30  # TrainArgs.num_steps
+    fixed = run_fn_lib.training_config_from_fn_args(fn_args)
+    assert (fixed.epochs, fixed.max_train_steps, fixed.train_steps) == (None, None, 30)
+    assert (fixed.eval_every_steps, fixed.checkpoint_every_steps, fixed.warmup_steps) == (10, 2, 3)
+    fn_args.custom_config[run_fn_lib.TRAINING_CONFIG_KEY]["eval_every_steps"] = 7
+    with pytest.raises(ConfigError, match="eval_every_steps must divide train_steps=30"):
+        run_fn_lib.training_config_from_fn_args(fn_args)
+
+
+def test_epochs_give_the_steps_of_the_train_split_and_the_export_records_the_budget(tmp_path):
+    from trainer.train import TRAINING_SUMMARY_KEYS
+
+    task = tiny_task.tiny_task()
+    config = _classify_config(task, train_steps=None, epochs=2.5, warmup_fraction=0.2,
+                              select_best_metric="val_accuracy")
+    fn_args = fake_fn_args(tmp_path, config, train_files=task.train_files, eval_files=task.eval_files,
+                           transform_output=task.transform_dir)  # no TrainArgs.num_steps
+    run_fn_lib.run_fn(fn_args)
+
+    metadata = contract.read_metadata(fn_args.serving_model_dir)
+    trained = metadata.extra["training_config"]
+    # 48 labelled train rows at batch 8: ceil(2.5 x 48 / 8) = 15 steps, one evaluation of 2 checkpoint
+    # intervals of 7 (at most checkpoint_every_steps=10) -> 14 steps; warmup 20% of them.
+    assert sum(trained["train_label_counts"]) == 48
+    assert (trained["train_steps"], trained["checkpoint_every_steps"], trained["eval_every_steps"],
+            trained["warmup_steps"]) == (14, 7, 14, 2)
+    summary = metadata.extra[run_fn_lib.TRAINING_SUMMARY_KEY]
+    assert sorted(summary) == sorted(TRAINING_SUMMARY_KEYS)
+    assert (summary["planned_steps"], summary["final_step"], summary["train_examples"], summary["epochs"]) == (
+        14, 14, 48, round(14 * 8 / 48, 3))
+    assert summary["stopped_early"] is False and summary["eval_every_steps"] == 14
+    assert (summary["selected"]["metric"], summary["selected"]["step"]) == ("val_accuracy", 14)
+    assert metadata.extra["final_step"] == 14
+    with open(os.path.join(fn_args.model_run_dir, METRICS_FILE)) as handle:
+        assert json.load(handle)["selected"] == summary["selected"]

@@ -23,7 +23,7 @@ WEIGHTS_FILE = "model.weights.h5"
 SUMMARY_FILE = "conversion.json"
 
 
-def _config_for_original(src: str, config: Optional[str]) -> Optional[AlbertConfig]:
+def config_for_original(src: str, config: Optional[str]) -> Optional[AlbertConfig]:
     """`--config` (a JSON path or a preset name), else an `albert_config.json` beside the checkpoint."""
     from trainer.presets import PRESETS, get_preset
 
@@ -36,23 +36,29 @@ def _config_for_original(src: str, config: Optional[str]) -> Optional[AlbertConf
     return None
 
 
+def check_config_matches(src: str, albert_config: AlbertConfig, weights) -> None:
+    """WeightImportError when the shapes of `weights` (arrays, or anything with a `.shape`) say otherwise than
+    `albert_config` about a field they determine."""
+    inferred = infer_config_from_weights(weights, albert_config)
+    if inferred != albert_config:
+        differing = [k for k, v in inferred.to_dict().items() if getattr(albert_config, k) != v]
+        raise WeightImportError(
+            f"{src}: the config does not match the checkpoint's shapes in {differing} "
+            f"(checkpoint: { {k: getattr(inferred, k) for k in differing} })"
+        )
+
+
 def read_source(source_format: str, src: str, config: Optional[str] = None):
     """(config, original-layout weights) for `src` in `source_format`."""
     if source_format == "original":
         weights = read_original_checkpoint(src)
-        albert_config = _config_for_original(src, config)
+        albert_config = config_for_original(src, config)
         if albert_config is None:
             raise ConfigError(
                 f"{src}: no {CONFIG_FILE} beside the checkpoint (TF-Hub modules ship none); pass "
                 "--config PATH or a preset name such as --config base"
             )
-        inferred = infer_config_from_weights(weights, albert_config)
-        if inferred != albert_config:
-            differing = [k for k, v in inferred.to_dict().items() if getattr(albert_config, k) != v]
-            raise WeightImportError(
-                f"{src}: the config does not match the checkpoint's shapes in {differing} "
-                f"(checkpoint: { {k: getattr(inferred, k) for k in differing} })"
-            )
+        check_config_matches(src, albert_config, weights)
         return albert_config, weights
     if source_format == "hf":
         from trainer.checkpoints.huggingface import read_huggingface

@@ -27,7 +27,7 @@ SOP = "cls/seq_relationship"
 # Variables a training checkpoint carries that are not model weights: step counters and optimizer slots.
 _NOT_WEIGHTS = re.compile(r"(^global_step$|^good_steps$|^loss_scale$|/(adam|lamb)_[mv]$|/Adam(_1)?$|/Momentum$)")
 # TF-Hub modules prefix every variable with `module/`.
-_HUB_PREFIX = "module/"
+HUB_PREFIX = "module/"
 
 
 class WeightImportError(ValueError):
@@ -90,7 +90,7 @@ def read_original_checkpoint(src: str) -> Dict[str, np.ndarray]:
         raise WeightImportError(f"{prefix}: cannot read the checkpoint ({error})") from None
     weights = {}
     for name in sorted(reader.get_variable_to_shape_map()):
-        clean = name[len(_HUB_PREFIX):] if name.startswith(_HUB_PREFIX) else name
+        clean = name[len(HUB_PREFIX):] if name.startswith(HUB_PREFIX) else name
         if _NOT_WEIGHTS.search(clean):
             continue
         weights[clean] = reader.get_tensor(name)
