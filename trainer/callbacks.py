@@ -1,5 +1,5 @@
 """Training callbacks: preemption-safe checkpoints, learning-rate and throughput logs, a final metrics JSON,
-best-weights selection with early stopping, and the divergence guard."""
+best-weights selection with early stopping, weight averaging, and the divergence guard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import os
 import re
 import time
-from typing import Optional
+from typing import Callable, List, Optional
 
 import keras
 import numpy as np
@@ -32,10 +32,10 @@ class PreemptionCheckpoint(keras.callbacks.Callback):
         self.keep = keep
         self._manager: Optional[tf.train.CheckpointManager] = None
 
-    def attach(self, model: keras.Model) -> int:
-        """Creates the checkpoint for `model` (its optimizer built) and restores the newest one: the step to
-        resume from (0 for a fresh run)."""
-        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    def attach(self, model: keras.Model, **extra: tf.Module) -> int:
+        """Creates the checkpoint for `model` (its optimizer built) and `extra` state (e.g. a `WeightAverage`'s)
+        and restores the newest one: the step to resume from (0 for a fresh run)."""
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, **extra)
         self._manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=self.keep)
         latest = self._manager.latest_checkpoint
         if not latest:
@@ -121,12 +121,16 @@ class BestWeights(keras.callbacks.Callback):
     minus .npz>.json`, so a resumed run keeps competing against the best of the interrupted one. Early
     stopping reads nothing but that record (not keras.callbacks.EarlyStopping, whose count of evaluations
     without improvement dies with the process), so a resumed run stops where the interrupted one would have.
-    `restore(model)` loads the best weights back (the caller does so after training).
+    `restore(model)` loads the best weights back (the caller does so after training). `evaluated_weights`:
+    what to keep of an evaluation (default: `model.get_weights()`; a `WeightAverage` gives the averages it
+    evaluated).
     """
 
     def __init__(self, monitor: str, mode: str, weights_path: str, steps_per_interval: int,
-                 eval_every_steps: Optional[int] = None, patience: int = 0):
+                 eval_every_steps: Optional[int] = None, patience: int = 0,
+                 evaluated_weights: Optional[Callable[[], List[np.ndarray]]] = None):
         super().__init__()
+        self.evaluated_weights = evaluated_weights
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if not weights_path.endswith(".npz"):
@@ -177,7 +181,7 @@ class BestWeights(keras.callbacks.Callback):
         os.makedirs(os.path.dirname(os.path.abspath(self.weights_path)), exist_ok=True)
         temporary = self.weights_path[: -len(".npz")] + ".tmp.npz"
         with open(temporary, "wb") as handle:
-            np.savez(handle, *self.model.get_weights())
+            np.savez(handle, *(self.evaluated_weights() if self.evaluated_weights else self.model.get_weights()))
         os.replace(temporary, self.weights_path)
         self.best = {"metric": self.monitor, "mode": self.mode, "value": value, "step": step}
         write_json(self.record_path, self.best)
@@ -189,6 +193,72 @@ class BestWeights(keras.callbacks.Callback):
         with np.load(self.weights_path) as stored:
             model.set_weights([stored[f"arr_{i}"] for i in range(len(stored.files))])
         return dict(self.best)
+
+
+class WeightAverage(keras.callbacks.Callback):
+    """An exponential moving average of the trainable weights (Polyak averaging), which the evaluations score.
+
+    After step n the average moves towards the weights by 1 - d, with d = min(`decay`, (1 + n) / (10 + n))
+    (the dynamic decay of the TF Model Garden's ExponentialMovingAverage): early on it follows the weights
+    closely, and on a run shorter than about 9 / (1 - decay) steps it spans roughly the last tenth of them,
+    whatever the run's length. Why: the weights of a run trained at a still-high learning rate (one that stops
+    early, before the schedule has decayed) scatter around the minimum; their average generalizes better
+    than any one of them, as a decayed learning rate would, without knowing in advance when training stops.
+
+    Each evaluation runs on the averages (swapped in at `on_test_begin`, the trained weights swapped back at
+    `on_test_end`), and `evaluated_weights()` returns the weights the last evaluation scored, for
+    `BestWeights` to keep. `apply()` loads the averages for good (after training, when no evaluation
+    chose weights). `state`: the averages and their step count, for the preemption checkpoint, so a resumed
+    run averages on where it stopped. `attach(model)` creates them (in the strategy's scope, before the
+    checkpoint is restored).
+    """
+
+    def __init__(self, decay: float):
+        super().__init__()
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+        self.decay = decay
+        self.state = tf.Module()
+        self._variables: list = []
+        self._evaluated: Optional[List[np.ndarray]] = None
+
+    def attach(self, model: keras.Model) -> tf.Module:
+        self._variables = list(model.trainable_variables)
+        self.state.count = tf.Variable(0, dtype=tf.int64, trainable=False, name="weight_average_count")
+        self.state.averages = [tf.Variable(keras.ops.convert_to_tensor(v), trainable=False,
+                                           name=f"weight_average_{i}") for i, v in enumerate(self._variables)]
+        self._trained = [tf.Variable(keras.ops.convert_to_tensor(v), trainable=False) for v in self._variables]
+        return self.state
+
+    @tf.function
+    def _update(self):
+        self.state.count.assign_add(1)
+        step = tf.cast(self.state.count, tf.float32)
+        decay = tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + step) / (10.0 + step))
+        for average, variable in zip(self.state.averages, self._variables):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update()
+
+    def on_test_begin(self, logs=None):
+        for trained, average, variable in zip(self._trained, self.state.averages, self._variables):
+            trained.assign(variable)
+            variable.assign(average)
+
+    def on_test_end(self, logs=None):
+        self._evaluated = self.model.get_weights()
+        for trained, variable in zip(self._trained, self._variables):
+            variable.assign(trained)
+
+    def evaluated_weights(self) -> List[np.ndarray]:
+        if self._evaluated is None:
+            raise RuntimeError("WeightAverage.evaluated_weights() before any evaluation")
+        return self._evaluated
+
+    def apply(self) -> None:
+        for average, variable in zip(self.state.averages, self._variables):
+            variable.assign(average)
 
 
 class TrainingDiverged(RuntimeError):

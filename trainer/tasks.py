@@ -39,7 +39,8 @@ def build_model(config: TrainingConfig, albert_config: AlbertConfig) -> keras.Mo
     if config.task == "pretrain":
         model = AlbertPretrainer(encoder)
     else:
-        model = AlbertClassifier(encoder, config.num_classes, dropout=config.classifier_dropout)
+        model = AlbertClassifier(encoder, config.num_classes, dropout=config.classifier_dropout,
+                                 pooling=config.classifier_pooling)
     if config.warm_start_path:
         warm_start(model, config.warm_start_path)
     return model

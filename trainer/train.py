@@ -12,7 +12,8 @@ Outputs under `config.model_dir`:
 
 With `epochs` (or balanced class weights), the train split's labels are counted first (`fit_to_data`) and
 the steps, checkpoint and evaluation intervals follow from them. With eval files, every evaluation can
-keep the best weights (`select_best_metric`) and stop early (`early_stopping_patience`). A NaN, infinite or
+keep the best weights (`select_best_metric`) and stop early (`early_stopping_patience`); with
+`weight_average_decay`, the evaluations score, and final/ holds, a moving average of the weights. A NaN, infinite or
 runaway loss stops the run with `TrainingDiverged` (trainer/callbacks.py: `DivergenceGuard`).
 """
 
@@ -30,7 +31,7 @@ import tensorflow as tf
 
 from text_contract.storage import write_json
 from trainer import input_pipeline
-from trainer.callbacks import BestWeights, DivergenceGuard, PreemptionCheckpoint, TrainingLogger
+from trainer.callbacks import BestWeights, DivergenceGuard, PreemptionCheckpoint, TrainingLogger, WeightAverage
 from trainer.callbacks import TrainingDiverged  # noqa: F401  (train() raises it; callers catch it from here)
 from trainer.checkpoints.convert import save_model_directory
 from trainer.config import AlbertConfig, ConfigError
@@ -122,12 +123,14 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         compile_model(model, config, create_optimizer(config))
         # Slots must exist before a checkpoint restore can fill them.
         model.optimizer.build(model.trainable_variables)
+        average = WeightAverage(config.weight_average_decay) if config.weight_average_decay else None
+        average_state = {"weight_average": average.attach(model)} if average else {}
 
     interval = config.checkpoint_every_steps
     checkpoints = PreemptionCheckpoint(
         os.path.join(config.model_dir, CHECKPOINT_DIR), interval, config.keep_checkpoints, chief, _task_id(strategy)
     )
-    initial_step = checkpoints.attach(model)
+    initial_step = checkpoints.attach(model, **average_state)
     if initial_step:
         print(f"resuming from the checkpoint at step {initial_step} of {config.train_steps}", file=sys.stderr)
 
@@ -148,6 +151,8 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         training_logger,
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=config.log_every_steps),
     ]
+    if average:
+        callbacks.insert(1, average)  # before the checkpoint (it saves the averages) and the evaluations' users
     best = None
     if config.select_best_metric:
         if "eval" not in datasets:
@@ -156,8 +161,9 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         best_dir = config.model_dir if chief else os.path.join(config.model_dir, f".best-worker-{_task_id(strategy)}")
         best = BestWeights(config.select_best_metric, config.select_best_mode,
                            os.path.join(best_dir, BEST_WEIGHTS_FILE), interval, config.evaluation_interval,
-                           config.early_stopping_patience)
-        callbacks.insert(2, best)  # after the checkpoint: an early stop still leaves this interval's one
+                           config.early_stopping_patience, average.evaluated_weights if average else None)
+        # After the checkpoint: an early stop still leaves this interval's one.
+        callbacks.insert(3 if average else 2, best)
     model.build_for_fit(datasets["train"].element_spec, strategy)
     history = {}
     # A resumed run whose evaluations had already run out of patience stops where the interrupted one did.
@@ -186,6 +192,8 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
               f"evaluations without a better {config.select_best_metric}", file=sys.stderr)
 
     selected = best.restore(model) if best is not None else None
+    if average and not selected:
+        average.apply()  # no evaluation chose weights: export the averages, as the evaluations would score
     if selected:
         print(f"restored the best weights: {selected['metric']}={selected['value']:.4f} at step {selected['step']}",
               file=sys.stderr)

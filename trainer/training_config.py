@@ -16,6 +16,9 @@ OPTIMIZERS = ("auto", "lamb", "adamw")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 CLASS_WEIGHTS = ("none", "balanced")
+# What the classifier's head reads (trainer/classifier.py): "cls", the pooler at [CLS] (ALBERT's, trained by
+# SOP in a released checkpoint); "mean", the pooler over the mean of the non-padding final hidden states.
+POOLINGS = ("cls", "mean")
 # With `epochs` and no `eval_every_steps`: evaluate about twice a pass over the data, so the best checkpoint
 # is found to within half an epoch, but never more often than every 20 steps (tiny data: each evaluation
 # and checkpoint costs about as much as a few steps) nor less often than every 1,000 (large data: a run
@@ -127,6 +130,7 @@ class TrainingConfig:
     num_cpu_devices: int = 1  # logical CPU devices for the `mirrored` strategy on a CPU-only host
     tpu_address: Optional[str] = None
     classifier_dropout: float = 0.1
+    classifier_pooling: str = "cls"  # one of POOLINGS
     warm_start_path: Optional[str] = None  # a directory written by `albert-tfx convert` or our pretraining
     dynamic_masking: bool = False
     log_every_steps: int = 10
@@ -146,6 +150,9 @@ class TrainingConfig:
     # Stop with TrainingDiverged when the smoothed loss, after warmup, exceeds this many times its best and
     # its starting value (a NaN or infinite loss always stops). 0: only the NaN/inf check.
     divergence_factor: float = 3.0
+    # Evaluate and export an exponential moving average of the weights (trainer/callbacks.py: WeightAverage)
+    # with at most this decay per step; 0: the trained weights themselves.
+    weight_average_decay: float = 0.0
     seed: int = 42
 
     def __post_init__(self):
@@ -165,6 +172,7 @@ class TrainingConfig:
         check(self.optimizer in OPTIMIZERS, "optimizer", f"must be one of {OPTIMIZERS}")
         check(self.precision in PRECISIONS, "precision", f"must be one of {PRECISIONS}")
         check(self.strategy in STRATEGIES, "strategy", f"must be one of {STRATEGIES}")
+        check(self.classifier_pooling in POOLINGS, "classifier_pooling", f"must be one of {POOLINGS}")
         check(self.class_weights in CLASS_WEIGHTS, "class_weights", f"must be one of {CLASS_WEIGHTS}")
         for name in ("max_seq_length", "global_batch_size", "checkpoint_every_steps",
                      "keep_checkpoints", "gradient_accumulation_steps", "num_cpu_devices", "log_every_steps",
@@ -186,6 +194,8 @@ class TrainingConfig:
               "warmup_fraction", "must be None or in [0, 1)")
         check(number(self.divergence_factor) and (self.divergence_factor == 0 or self.divergence_factor > 1),
               "divergence_factor", "must be 0 (off) or a number > 1")
+        check(number(self.weight_average_decay) and 0 <= self.weight_average_decay < 1, "weight_average_decay",
+              "must be 0 (off) or in (0, 1)")
         check(self.num_classes >= 2, "num_classes", "must be at least 2")
         check(self.learning_rate > 0, "learning_rate", "must be positive")
         check(0 <= self.end_learning_rate <= self.learning_rate, "end_learning_rate", "must be in [0, learning_rate]")

@@ -193,8 +193,18 @@ def test_the_default_budget_is_epochs_fitted_to_the_data_with_early_stopping():
                                             "training.select_best_metric": "none"}).training.select_best_metric is None
 
 
+def test_weight_averaging_is_on_by_default_and_both_new_knobs_pass_through():
+    values = PipelineConfig().training.training_config()
+    assert (values["weight_average_decay"], values["classifier_pooling"]) == (0.999, "cls")
+    changed = PipelineConfig().with_overrides({"training.weight_average_decay": "0",
+                                               "training.classifier_pooling": "mean"}).training.training_config()
+    assert (changed["weight_average_decay"], changed["classifier_pooling"]) == (0.0, "mean")
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"training.epochs": "0"}, "training.epochs must be in (0, 10000], got 0.0"),
+    ({"training.weight_average_decay": "1.0"}, "training.weight_average_decay must be 0 (off) or in (0, 1), got 1.0"),
+    ({"training.classifier_pooling": "max"}, "training.classifier_pooling must be one of ['cls', 'mean'], got 'max'"),
     ({"training.max_train_steps": "0"}, "training.max_train_steps must be >= 1, got 0"),
     ({"training.train_steps": "0"}, "training.train_steps must be >= 1 (or null), got 0"),
     ({"training.eval_every_steps": "0"}, "training.eval_every_steps must be >= 1 (or null), got 0"),

@@ -71,6 +71,21 @@ def test_mirrored_on_two_logical_cpus_matches_single_device(setup, single_device
     assert mirrored["loss"] == pytest.approx(single_device["loss"], rel=2e-3)
 
 
+def test_weight_averaging_under_mirrored_matches_single_device(setup, single_device):
+    directory, train_file = setup
+    averaged = {}
+    for name, changes in (("single", {"strategy": "default"}),
+                          ("mirrored", {"strategy": "mirrored", "num_cpu_devices": 2})):
+        out = directory / f"averaged_{name}.out.json"
+        config = _config(directory, f"averaged_{name}", weight_average_decay=0.9, **changes)
+        averaged[name] = _result(_launch(config, train_file, out), out)
+    # Averaging changes what is exported, not how training goes.
+    assert averaged["mirrored"]["loss"] == pytest.approx(single_device["loss"], rel=2e-3)
+    assert averaged["single"]["loss"] == pytest.approx(single_device["loss"], rel=1e-5)
+    assert averaged["mirrored"]["weights_abs_sum"] == pytest.approx(averaged["single"]["weights_abs_sum"], rel=1e-4)
+    assert abs(averaged["single"]["weights_abs_sum"] - single_device["weights_abs_sum"]) > 1e-3
+
+
 def test_multi_worker_with_two_processes_matches_single_device(setup, single_device):
     directory, train_file = setup
     ports = [portpicker.pick_unused_port() for _ in range(2)]

@@ -88,3 +88,24 @@ def test_head_configs_round_trip_and_validate():
     assert clone.num_classes == 2 and clone.dropout == 0.1
     with pytest.raises(ValueError, match="num_classes"):
         ClassificationHead(1)
+
+
+def test_mean_pooling_reads_the_mean_of_the_unpadded_positions_and_survives_a_reload(tmp_path):
+    encoder = AlbertEncoder.from_albert_config(CONFIG)
+    classifier = AlbertClassifier(encoder, num_classes=2, pooling="mean")
+    inputs = encoder_batch(CONFIG.vocab_size, batch=3, length=10)
+    sequence_output = keras.ops.convert_to_numpy(encoder.encode(inputs)["sequence_output"])
+    lengths = inputs["padding_mask"].sum(axis=1)
+    assert len(set(lengths)) == 3  # rows padded differently: a mean over padding would differ
+    means = np.stack([sequence_output[row, :length].mean(axis=0) for row, length in enumerate(lengths)])
+    expected = classifier.classification_head(encoder.pooler(means))
+    np.testing.assert_allclose(classifier(inputs)["logits"], expected, atol=1e-5)
+    at_cls = classifier.classification_head(encoder.pooler(sequence_output[:, 0]))  # what "cls" would read
+    assert np.abs(keras.ops.convert_to_numpy(at_cls) - keras.ops.convert_to_numpy(expected)).max() > 1e-4
+
+    classifier.save(str(tmp_path / "classifier.keras"))
+    reloaded = keras.models.load_model(str(tmp_path / "classifier.keras"))
+    assert reloaded.pooling == "mean"
+    np.testing.assert_allclose(reloaded(inputs)["logits"], classifier(inputs)["logits"], atol=1e-6)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        AlbertClassifier(encoder, num_classes=2, pooling="max")

@@ -1,5 +1,5 @@
 """Runs one short pretraining in its own process (strategies need a fresh TensorFlow runtime) and writes
-the final loss to a JSON file. Used by test_distribution.py:
+the final loss and a fingerprint of the final weights to a JSON file. Used by test_distribution.py:
 
     python -m tests.trainer.support.distributed_worker CONFIG_JSON TRAIN_FILE OUT_JSON
 """
@@ -23,6 +23,8 @@ def main(config_path, train_file, out_path):
             {
                 "loss": [float(v) for v in result.history["loss"]],
                 "replicas": result.model.distribute_strategy.num_replicas_in_sync,
+                # A fingerprint of the final (exported) weights: the averages with weight_average_decay.
+                "weights_abs_sum": float(sum(abs(w).sum() for w in result.model.get_weights())),
             },
             handle,
         )
