@@ -152,7 +152,7 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=config.log_every_steps),
     ]
     if average:
-        callbacks.insert(1, average)  # before the checkpoint (it saves the averages) and the evaluations' users
+        callbacks.insert(1, average)  # after the guard: a diverged step never enters the averages
     best = None
     if config.select_best_metric:
         if "eval" not in datasets:
@@ -163,7 +163,7 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
                            os.path.join(best_dir, BEST_WEIGHTS_FILE), interval, config.evaluation_interval,
                            config.early_stopping_patience, average.evaluated_weights if average else None)
         # After the checkpoint: an early stop still leaves this interval's one.
-        callbacks.insert(3 if average else 2, best)
+        callbacks.insert(callbacks.index(checkpoints) + 1, best)
     model.build_for_fit(datasets["train"].element_spec, strategy)
     history = {}
     # A resumed run whose evaluations had already run out of patience stops where the interrupted one did.
