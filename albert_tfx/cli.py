@@ -112,7 +112,7 @@ def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", help="the served model's name")
     parser.add_argument("--preset", help="the encoder preset (tiny, base, large, ...)")
     parser.add_argument("--train-steps", type=int, help="training steps of the classifier")
-    parser.add_argument("--max-seq-length", type=int, help="pieces per example (incl. [CLS]/[SEP])")
+    parser.add_argument("--max-seq-length", type=int, help="pieces per example (incl. [CLS]/[SEP]); default: derived from the data")
     parser.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
                         help="override any config field, e.g. --set evaluation.min_score=0.8")
 

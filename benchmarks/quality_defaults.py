@@ -46,6 +46,7 @@ class Run:
     what: str
     flags: Tuple[str, ...]  # data and columns only (plus the domain corpus for the pretraining run)
     target: Optional[float] = None  # dev accuracy to reach
+    report_positive_f1: bool = False  # the F1 of label "1", as GLUE reports MRPC
 
 
 RUNS = {
@@ -56,7 +57,7 @@ RUNS = {
                          "--text-column", "text", "--label-column", "label"), 0.90),
     "mrpc": Run("mrpc", "MRPC dev (408 sentence pairs)",
                 ("--data", f"{SHARED}/mrpc", "--text-column", "#1 String", "--text-column", "#2 String",
-                 "--label-column", "Quality")),
+                 "--label-column", "Quality"), report_positive_f1=True),
     "chnsenticorp_domain": Run("chnsenticorp_domain",
                                "ChnSentiCorp dev after domain pretraining on zh_online_shopping reviews",
                                ("--data", f"{SHARED}/chnsenticorp", "--no-header", "--column-names", "text,label",
@@ -124,6 +125,8 @@ def run_one(run: Run, root: str, quick: bool) -> Dict[str, object]:
                             for k, v in sorted(value.items()) if isinstance(v, (int, float, str, bool))})
         elif isinstance(value, (int, float, str, bool)) or value is None:
             figures[f"{run.name}_{key}"] = round(value, 4) if isinstance(value, float) else value
+    for label, values in sorted((summary.gate.per_class if summary.gate else {}).items()):
+        figures.update({f"{run.name}_class_{label}_{metric}": round(float(value), 4) for metric, value in values.items()})
     figures[f"{run.name}_wall_minutes"] = round(wall_seconds / 60, 2)
     figures[f"{run.name}_within_budget"] = wall_seconds / 60 <= BUDGET_MINUTES
     figures[f"{run.name}_command"] = shlex.join(argv).replace(root, "$OUT")
@@ -152,6 +155,9 @@ def _row_figures(results: Dict[str, object], name: str) -> Dict[str, Optional[fl
         "steps": _figure(results, name, "training_final_step"),
         "epochs": _figure(results, name, "training_epochs"),
         "wall": _figure(results, name, "wall_minutes"),
+        "length": _figure(results, name, "training_max_seq_length"),
+        # GLUE's F1 of a binary task: the F1 of the label "1" (MRPC: paraphrase)
+        "positive_f1": _figure(results, name, "class_1_f1_score"),
     }
 
 
@@ -165,6 +171,8 @@ def rows(results: Dict[str, object], names: List[str]) -> List[report.Row]:
         run = RUNS[name]
         got = _row_figures(results, name)
         ours = f"accuracy {_text(got['accuracy'])}, macro-F1 {_text(got['macro_f1'])}, MCC {_text(got['mcc'])}"
+        if run.report_positive_f1:
+            ours += f", F1 of label 1 (GLUE's F1) {_text(got['positive_f1'])}"
         peer = (f"target accuracy {run.target}; " if run.target else "") + (
             f"majority class: accuracy {_text(got['majority_accuracy'])}, macro-F1 {_text(got['majority_macro_f1'])}")
         ratio = "" if got["macro_f1"] is None or not got["majority_macro_f1"] else \
@@ -172,7 +180,9 @@ def rows(results: Dict[str, object], names: List[str]) -> List[report.Row]:
         made.append(report.Row(
             benchmark=BENCHMARK,
             metric=f"{run.what}, defaults only: {_text(got['wall'], 1)} min wall on 2 CPU cores, "
-                   f"{_text(got['steps'], 0)} fine-tuning steps ({_text(got['epochs'], 2)} epochs), "
+                   f"{_text(got['steps'], 0)} fine-tuning steps ({_text(got['epochs'], 2)} epochs)"
+                   # runs recorded before the length was derived from the data did not record it (64 then)
+                   + (f" at sequence length {got['length']:.0f}" if got["length"] is not None else "") + ", "
                    f"blessed: {results.get(f'{name}_blessed')}",
             ours=ours, peer=peer, ratio=ratio, command=str(results[f"{name}_command"]),
             date=str(results[f"{name}_date"])))

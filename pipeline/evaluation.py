@@ -5,7 +5,7 @@ the data arrives) with labels from its `transformed_features` signature (`label_
 was trained on; TFMA calls that signature by name by default). Metrics: example count, accuracy, macro-F1,
 Matthews correlation, the majority-class predictor's scores (always answering the eval split's most
 frequent label) and the blessing metric's gain over it (components/class_metrics_evaluator/tfma_metrics.py),
-and per-class AUC, precision and recall for every class of the candidate model (the MetricsSpec's
+and per-class AUC, precision, recall and F1 for every class of the candidate model (the MetricsSpec's
 `binarize` names no class: ClassMetricsEvaluator fills in the model's class ids when it runs, since only
 the Transform knows how many labels the data has).
 
@@ -80,8 +80,9 @@ def eval_config(evaluation: EvaluationConfig) -> tfma.EvalConfig:
         tfma_metrics.metric_config(
             tfma_metrics.GainOverMajorityClass, margin, metric=evaluation.blessing_metric),
     ]
-    # One-vs-rest per class id (for a binary task, class 1's AUC is the usual AUC).
-    per_class = [tfma.MetricConfig(class_name=name) for name in ("AUC", "Precision", "Recall")]
+    # One-vs-rest per class id (for a binary task, class 1's AUC is the usual AUC, and the positive label's F1
+    # the F1 that GLUE reports for MRPC; gate.PER_CLASS_METRICS are their keys).
+    per_class = [tfma.MetricConfig(class_name=name) for name in ("AUC", "Precision", "Recall", "F1Score")]
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
             signature_name=contract.EXAMPLES_SIGNATURE,

@@ -102,6 +102,8 @@ def _training_line(training: Dict[str, Any]) -> str:
     line = f"training: {training['final_step']} of {training['planned_steps']} planned steps"
     if training.get("epochs") is not None:
         line += f" ({training['epochs']:.2f} epochs of {training['train_examples']:,} examples)"
+    if training.get("max_seq_length"):
+        line += f" at sequence length {training['max_seq_length']}"
     if training.get("stopped_early"):
         line += ", stopped early"
     selected = training.get("selected")
@@ -117,7 +119,7 @@ def _training_record(store, pipeline_name: str) -> Dict[str, Any]:
     from tfx.utils import path_utils
 
     from serving import contract
-    from trainer.run_fn import TRAINING_SUMMARY_KEY
+    from trainer.run_fn import TRAINING_CONFIG_KEY, TRAINING_SUMMARY_KEY
 
     context = store.get_context_by_type_and_name("pipeline", pipeline_name)
     models = [] if context is None else [
@@ -126,7 +128,11 @@ def _training_record(store, pipeline_name: str) -> Dict[str, Any]:
     for model in sorted(models, key=lambda a: a.id, reverse=True):
         export_dir = path_utils.serving_model_path(model.uri)
         if tf.io.gfile.exists(contract.metadata_path(export_dir)):
-            return dict(contract.read_metadata(export_dir).extra.get(TRAINING_SUMMARY_KEY) or {})
+            extra = contract.read_metadata(export_dir).extra
+            record = dict(extra.get(TRAINING_SUMMARY_KEY) or {})
+            if record:  # the length the Transform padded to (derived from the data unless fixed)
+                record["max_seq_length"] = (extra.get(TRAINING_CONFIG_KEY) or {}).get("max_seq_length")
+            return record
     return {}
 
 

@@ -259,7 +259,7 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             preset=_preset_name(config),
             vocabulary_path=vocabulary_path,
             # result.config: the config fitted to the data (the steps `epochs` gave).
-            extra_metadata={"training_config": result.config.to_dict(), "final_step": result.final_step,
+            extra_metadata={TRAINING_CONFIG_KEY: result.config.to_dict(), "final_step": result.final_step,
                             TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": warm_started_from},
             overwrite=True,
         )

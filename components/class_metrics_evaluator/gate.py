@@ -16,6 +16,8 @@ from typing import Dict, List, Optional, Sequence
 from components.class_metrics_evaluator import chance
 
 REPORT_FILE = "blessing_gate.json"
+# The per-class metrics' keys in TFMA's output, in the order the report lists them.
+PER_CLASS_METRICS = ("f1_score", "precision", "recall", "auc")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +34,9 @@ class GateReport:
     min_gain: Optional[float]  # the margin over the majority-class predictor
     max_drop: Optional[float]  # the largest drop against the baseline
     reasons: List[str]  # why it was not blessed, one per failed threshold
+    # {label: {metric key: value}}: the candidate's one-vs-rest metrics of each class (f1_score, precision,
+    # recall, auc); for a binary task the positive label's F1 is the F1 that GLUE reports (MRPC's label "1").
+    per_class: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def lines(self) -> List[str]:
         metric = self.blessing_metric
@@ -45,6 +50,10 @@ class GateReport:
                  + _scores(self.majority)]
         if self.baseline:
             lines.append("last blessed model: " + _scores(self.baseline))
+        if self.per_class:
+            lines.append("per class: " + "; ".join(
+                f"{label!r} " + ", ".join(f"{m} {values[m]:.4f}" for m in PER_CLASS_METRICS if m in values)
+                for label, values in self.per_class.items()))
         if self.blessed:
             gain = self.model.get(metric, float("nan")) - self.majority.get(metric, float("nan"))
             lines.append(f"blessed: yes ({metric} {self.model.get(metric, float('nan')):.4f} beats the "
@@ -89,19 +98,37 @@ def read_report(evaluation_uri: str) -> Optional[GateReport]:
         return GateReport.from_json(handle.read())
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-    """{model name: {metric key: value}} for the overall slice; diffs against the baseline left out."""
+def _overall_slice(evaluation_uri: str):
+    """(MetricKey, value) of each number TFMA computed on the overall slice; diffs against the baseline left out."""
     import tensorflow_model_analysis as tfma
 
-    found: Dict[str, Dict[str, float]] = {}
     for record in tfma.load_metrics(evaluation_uri):
         if record.slice_key.single_slice_keys:
             continue
         for key_and_value in record.metric_keys_and_values:
             key, value = key_and_value.key, key_and_value.value
-            if key.HasField("sub_key") or key.is_diff or not value.HasField("double_value"):
-                continue
-            found.setdefault(key.model_name, {})[key.name] = value.double_value.value
+            if not key.is_diff and value.HasField("double_value"):
+                yield key, value.double_value.value
+
+
+def per_class_metrics(evaluation_uri: str, label_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """{label: {metric key: value}} of the candidate's per-class (`binarize`) metrics on the overall slice (a
+    class id without a name keeps its number)."""
+    from tensorflow_model_analysis import constants as tfma_constants
+
+    found: Dict[int, Dict[str, float]] = {}
+    for key, value in _overall_slice(evaluation_uri):
+        if key.sub_key.HasField("class_id") and key.model_name != tfma_constants.BASELINE_KEY:
+            found.setdefault(key.sub_key.class_id.value, {})[key.name] = value
+    return {(label_names[i] if 0 <= i < len(label_names) else str(i)): found[i] for i in sorted(found)}
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+    """{model name: {metric key: value}} for the overall slice; diffs against the baseline left out."""
+    found: Dict[str, Dict[str, float]] = {}
+    for key, value in _overall_slice(evaluation_uri):
+        if not key.HasField("sub_key"):
+            found.setdefault(key.model_name, {})[key.name] = value
     return found
 
 
@@ -148,7 +175,7 @@ def build_report(eval_config, evaluation_uri: str, label_names: Sequence[str]) -
         blessing_metric=metric, blessed=bool(result.validation_ok), model=model, majority_class=majority_label,
         majority_share=majority.get(chance.ACCURACY, float("nan")), majority=majority, baseline=baseline_scores,
         example_count=candidate.get(tfma_metrics.EXAMPLE_COUNT_KEY), floor=floor, min_gain=min_gain,
-        max_drop=max_drop, reasons=reasons)
+        max_drop=max_drop, reasons=reasons, per_class=per_class_metrics(evaluation_uri, label_names))
 
 
 def _lower_bound(threshold) -> Optional[float]:

@@ -2,7 +2,8 @@
 
 It takes the SentencePieceModel artifact as an extra input, puts its `spm.model` path into the Transform's
 custom_config and runs TFX's Transform unchanged; then it copies the vocabulary into the transform graph
-(`vocabulary` holds both steps and says why).
+(`vocabulary` holds both steps and says why). With a null max_seq_length it first derives the length from the
+examples (`sequence_length`) and records it on the transform graph artifact.
 """
 
 import json
@@ -14,7 +15,8 @@ from tfx.components.transform import executor as transform_executor
 from tfx.types import artifact_utils
 
 from components import artifacts
-from components.vocab_transform import spec, vocabulary
+from components.vocab_transform import sequence_length, spec, vocabulary
+from text_contract.transform_options import MAX_SEQ_LENGTH_KEY, TransformOptions
 
 
 class Executor(transform_executor.Executor):
@@ -25,6 +27,14 @@ class Executor(transform_executor.Executor):
         model_path = artifacts.require_model_path(model_artifact)
         custom_config = json.loads(exec_properties.get(spec.CUSTOM_CONFIG_KEY) or "null") or {}
         custom_config = vocabulary.with_vocabulary(custom_config, model_path, artifacts.read_summary(model_artifact))
+        options = TransformOptions.from_custom_config(custom_config, require_vocabulary=False)
+        if options.max_seq_length is None:
+            derived = sequence_length.derive_for_examples(options, input_dict[spec.EXAMPLES_KEY])
+            logging.info("VocabTransform: %s", derived.describe())
+            custom_config[MAX_SEQ_LENGTH_KEY] = derived.max_seq_length
+            graph = artifact_utils.get_single_instance(output_dict[spec.TRANSFORM_GRAPH_KEY])
+            graph.set_int_custom_property(MAX_SEQ_LENGTH_KEY, derived.max_seq_length)
+            graph.set_string_custom_property("derived_max_seq_length", derived.describe())
         exec_properties = {**exec_properties, spec.CUSTOM_CONFIG_KEY: json.dumps(custom_config)}
         logging.info("VocabTransform: preprocessing with the vocabulary %s", model_path)
         super().Do(input_dict, output_dict, exec_properties)

@@ -11,6 +11,7 @@ from components.artifacts import SentencePieceModel
 SENTENCEPIECE_MODEL_KEY = "sentencepiece_model"
 CUSTOM_CONFIG_KEY = standard_component_specs.CUSTOM_CONFIG_KEY
 TRANSFORM_GRAPH_KEY = standard_component_specs.TRANSFORM_GRAPH_KEY
+EXAMPLES_KEY = standard_component_specs.EXAMPLES_KEY
 
 
 class VocabTransformSpec(standard_component_specs.TransformSpec):

@@ -76,7 +76,7 @@ def test_per_class_metrics_cover_every_class_of_the_model_whatever_their_number(
     # As TFX hands it to the executor: JSON. The empty binarize must survive the trip.
     config = proto_utils.json_to_proto(proto_utils.proto_to_json(config), tfma.EvalConfig())
     (per_class_spec,) = [s for s in config.metrics_specs if s.HasField("binarize")]
-    assert {m.class_name for m in per_class_spec.metrics} == {"AUC", "Precision", "Recall"}
+    assert {m.class_name for m in per_class_spec.metrics} == {"AUC", "Precision", "Recall", "F1Score"}
     for num_classes in (2, 3, 7):
         filled = per_class.fill_class_ids(config, num_classes)
         (spec,) = [s for s in filled.metrics_specs if s.HasField("binarize")]

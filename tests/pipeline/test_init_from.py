@@ -105,6 +105,10 @@ def test_a_sequence_longer_than_the_position_embeddings_is_refused(data_root, tm
     with pytest.raises(ConfigError, match=r"training.max_seq_length=128 exceeds .*max_position_embeddings=64"):
         _config(data_root, checkpoint_path("original", tmp_path), VOCABULARY_FILES["sentencepiece"],
                 **{"training.max_seq_length": 128})
+    # a length derived from the data: its most must fit too
+    with pytest.raises(ConfigError, match=r"training.max_derived_seq_length=256 exceeds .*max_position_embeddings=64"):
+        _config(data_root, checkpoint_path("original", tmp_path), VOCABULARY_FILES["sentencepiece"],
+                **{"training.max_seq_length": None})
 
 
 def test_a_checkpoint_without_a_vocabulary_needs_import_from(data_root, tmp_path):

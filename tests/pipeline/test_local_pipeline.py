@@ -67,6 +67,10 @@ def test_spans_retrain_warm_start_and_only_better_models_are_pushed(root):
     metadata = json.loads((v1 / contract.ASSETS_EXTRA_DIR / contract.METADATA_FILE).read_text())
     assert metadata["model_name"] == "albert" and metadata["text_features"] == ["text"]
     assert (v1 / contract.ASSETS_EXTRA_DIR / contract.VOCABULARY_FILE).exists()
+    # the sequence length derived from the data (training.max_seq_length null), reported in the summary
+    derived = first.training["max_seq_length"]
+    assert derived % 16 == 0 and derived == metadata["extra"]["training_config"]["max_seq_length"], first.training
+    assert any(f"at sequence length {derived}" in line for line in first.lines()), first.lines()
     trainer_runs = _execution_count(config, "Trainer")
 
     again = local_runner.run(config, report=lines.append)

@@ -47,7 +47,7 @@ def test_the_executor_evaluates_every_class_of_an_exported_model_and_reports_the
             class_ids.add((key_and_value.key.name, sub_key.class_id.value))
         else:
             names.add(key_and_value.key.name)
-    assert class_ids == {(name, c) for name in ("auc", "precision", "recall") for c in range(len(tiny_task.LABELS))}
+    assert class_ids == {(name, c) for name in gate.PER_CLASS_METRICS for c in range(len(tiny_task.LABELS))}
     assert {tfma_metrics.ACCURACY_KEY, "macro_f1", "matthews_correlation", "majority_class",
             "majority_class_macro_f1", "macro_f1_gain_over_majority_class"} <= names
     report = gate.read_report(evaluation.uri)
@@ -56,6 +56,8 @@ def test_the_executor_evaluates_every_class_of_an_exported_model_and_reports_the
     assert (report.majority_class, report.majority_share, report.example_count) == (majority, 0.5, 24)
     assert report.majority["matthews_correlation"] == 0.0
     assert set(report.model) == {"accuracy", "macro_f1", "matthews_correlation"}
+    assert set(report.per_class) == set(per_class.label_names(tiny_export()))  # every class, by name
+    assert all(set(values) == set(gate.PER_CLASS_METRICS) for values in report.per_class.values())
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,13 @@ def test_a_constant_predictor_is_not_blessed_even_above_the_accuracy_floor_and_i
     assert report.majority == pytest.approx({"accuracy": 0.75, "macro_f1": 6 / 7 / 2, "matthews_correlation": 0.0})
     assert report.reasons == ["accuracy 0.7500 does not beat the majority-class predictor's 0.7500 + 0.0200"]
     assert "not blessed: accuracy 0.7500 does not beat" in report.lines()[-1]
+    # per class: "neg" always answered, "pos" never (its F1 is GLUE's F1 of a binary task)
+    assert set(report.per_class) == {"neg", "pos"}
+    assert report.per_class["neg"]["precision"] == pytest.approx(0.75)
+    assert report.per_class["neg"]["recall"] == pytest.approx(1.0)
+    assert report.per_class["neg"]["f1_score"] == pytest.approx(2 * 0.75 / 1.75)
+    assert report.per_class["pos"]["recall"] == 0.0 and report.per_class["pos"]["f1_score"] == 0.0
+    assert "per class: 'neg' f1_score 0.8571, precision 0.7500, recall 1.0000" in "\n".join(report.lines())
     # The figures are also the artifacts' properties.
     assert evaluation.get_string_custom_property(spec.BLESSING_METRIC_PROPERTY) == "accuracy"
     assert evaluation.get_string_custom_property(spec.MAJORITY_CLASS_PROPERTY) == "neg"
@@ -109,6 +118,7 @@ def test_a_model_that_beats_the_majority_class_is_blessed_and_the_report_says_wh
     report = gate.read_report(evaluation.uri)
     assert report.blessing_metric == "macro_f1"  # the default
     assert report.model == pytest.approx({"accuracy": 1.0, "macro_f1": 1.0, "matthews_correlation": 1.0})
+    assert {label: values["f1_score"] for label, values in report.per_class.items()} == {"neg": 1.0, "pos": 1.0}
     assert report.reasons == [] and blessing.get_string_custom_property(spec.GATE_REASON_PROPERTY) == ""
     assert report.lines()[-1] == "blessed: yes (macro_f1 1.0000 beats the majority-class predictor's 0.4286 by 0.5714)"
     with open(gate.report_path(evaluation.uri)) as handle:
