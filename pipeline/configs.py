@@ -230,12 +230,10 @@ class TrainingSettings:
         _choice("training.preset", self.preset, tuple(PRESETS))
         from trainer.training_config import CLASS_WEIGHTS, POOLINGS, fixed_schedule
 
-        for name in ("global_batch_size", "checkpoint_every_steps", "num_cpu_devices", "max_train_steps",
-                     "max_derived_seq_length"):
+        # length_coverage and max_derived_seq_length: checked by TransformOptions (PipelineConfig.transform_options)
+        for name in ("global_batch_size", "checkpoint_every_steps", "num_cpu_devices", "max_train_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.5 <= self.length_coverage <= 1.0:
-            raise ConfigError(f"training.length_coverage must be a share in [0.5, 1], got {self.length_coverage}")
         for name in ("max_seq_length", "train_steps", "eval_every_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1 (or null), got {getattr(self, name)}")
