@@ -111,25 +111,30 @@ def _overall_slice(evaluation_uri: str):
                 yield key, value.double_value.value
 
 
-def per_class_metrics(evaluation_uri: str, label_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
-    """{label: {metric key: value}} of the candidate's per-class (`binarize`) metrics on the overall slice (a
+def _by_class(entries, label_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """{label: {metric key: value}} of the candidate's per-class (`binarize`) entries of `_overall_slice` (a
     class id without a name keeps its number)."""
     from tensorflow_model_analysis import constants as tfma_constants
 
     found: Dict[int, Dict[str, float]] = {}
-    for key, value in _overall_slice(evaluation_uri):
+    for key, value in entries:
         if key.sub_key.HasField("class_id") and key.model_name != tfma_constants.BASELINE_KEY:
             found.setdefault(key.sub_key.class_id.value, {})[key.name] = value
     return {(label_names[i] if 0 <= i < len(label_names) else str(i)): found[i] for i in sorted(found)}
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-    """{model name: {metric key: value}} for the overall slice; diffs against the baseline left out."""
+def _by_model(entries) -> Dict[str, Dict[str, float]]:
+    """{model name: {metric key: value}} of the entries of `_overall_slice` that are not per class."""
     found: Dict[str, Dict[str, float]] = {}
-    for key, value in _overall_slice(evaluation_uri):
+    for key, value in entries:
         if not key.HasField("sub_key"):
             found.setdefault(key.model_name, {})[key.name] = value
     return found
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+    """{model name: {metric key: value}} for the overall slice; diffs against the baseline left out."""
+    return _by_model(_overall_slice(evaluation_uri))
 
 
 def build_report(eval_config, evaluation_uri: str, label_names: Sequence[str]) -> Optional[GateReport]:
@@ -143,7 +148,8 @@ def build_report(eval_config, evaluation_uri: str, label_names: Sequence[str]) -
     if metric is None:
         return None
     names = {key: name for name, key in tfma_metrics.KEYS.items()}
-    by_model = overall_metrics(evaluation_uri)
+    entries = list(_overall_slice(evaluation_uri))  # TFMA's output, read once for both views
+    by_model = _by_model(entries)
     baseline = by_model.pop(tfma_constants.BASELINE_KEY, {})
     candidate = next(iter(by_model.values()), {})  # named "" alone, "candidate" beside a baseline
     floor = max_drop = min_gain = None
@@ -175,7 +181,7 @@ def build_report(eval_config, evaluation_uri: str, label_names: Sequence[str]) -
         blessing_metric=metric, blessed=bool(result.validation_ok), model=model, majority_class=majority_label,
         majority_share=majority.get(chance.ACCURACY, float("nan")), majority=majority, baseline=baseline_scores,
         example_count=candidate.get(tfma_metrics.EXAMPLE_COUNT_KEY), floor=floor, min_gain=min_gain,
-        max_drop=max_drop, reasons=reasons, per_class=per_class_metrics(evaluation_uri, label_names))
+        max_drop=max_drop, reasons=reasons, per_class=_by_class(entries, label_names))
 
 
 def _lower_bound(threshold) -> Optional[float]:

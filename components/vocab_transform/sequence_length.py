@@ -17,7 +17,7 @@ import tensorflow as tf
 from tfx.components.util import examples_utils
 from tfx.types import Artifact, artifact_utils
 
-from text_contract.transform import make_tokenizer
+from text_contract.transform import TextTokenizer, make_tokenizer
 from text_contract.transform_options import TransformOptions, min_seq_length
 
 # Lengths are rounded up to this: fewer distinct shapes to compile (XLA, TPUs) and aligned matrix tiles.
@@ -91,15 +91,14 @@ def sample_texts(file_patterns: Sequence[str], text_features: Sequence[str], com
     return columns
 
 
-def packed_lengths(options: TransformOptions, columns: Sequence[Sequence[bytes]]) -> np.ndarray:
+def packed_lengths(tokenizer: TextTokenizer, text_chars: int, columns: Sequence[Sequence[bytes]]) -> np.ndarray:
     """Pieces each example would take packed whole: [CLS] a [SEP] (b [SEP]), tokenized as `preprocessing_fn`
-    does (`options`' vocabulary and case, text cut to `options.text_chars`)."""
-    tokenizer = make_tokenizer(options)
+    does (its tokenizer, `make_tokenizer(options)`, with text cut to `options.text_chars`)."""
     count = len(columns[0]) if columns else 0
     lengths = np.full(count, 1 + len(columns), dtype=np.int64)  # [CLS] and one [SEP] per text
     for column in columns:
         for start in range(0, count, _BATCH):
-            ids = tokenizer(tf.constant(list(column[start:start + _BATCH]), tf.string), options.text_chars)
+            ids = tokenizer(tf.constant(list(column[start:start + _BATCH]), tf.string), text_chars)
             lengths[start:start + _BATCH] += ids.row_lengths().numpy()
     return lengths
 
@@ -107,7 +106,9 @@ def packed_lengths(options: TransformOptions, columns: Sequence[Sequence[bytes]]
 def derive(options: TransformOptions, split_patterns: Mapping[str, Sequence[str]], compression: str,
            limit: int = SAMPLE_PER_SPLIT) -> DerivedLength:
     """The DerivedLength for `options` (max_seq_length None, vocabulary path set) over each split's files."""
-    lengths = {split: packed_lengths(options, sample_texts(patterns, options.text_features, compression, limit))
+    tokenizer = make_tokenizer(options)  # once: it reads the vocabulary and builds its ops
+    lengths = {split: packed_lengths(tokenizer, options.text_chars,
+                                     sample_texts(patterns, options.text_features, compression, limit))
                for split, patterns in split_patterns.items()}
     return choose_length(lengths, options.length_coverage, options.max_derived_seq_length,
                          min_seq_length(len(options.text_features)))
@@ -116,8 +117,9 @@ def derive(options: TransformOptions, split_patterns: Mapping[str, Sequence[str]
 def derive_for_examples(options: TransformOptions, examples: Sequence[Artifact],
                         limit: int = SAMPLE_PER_SPLIT) -> DerivedLength:
     """`derive` over every split of the Transform's Examples artifacts (the splits it transforms by default)."""
-    splits = sorted({split for artifact in examples for split in artifact_utils.decode_split_names(artifact.split_names)})
+    split_names = [(artifact, artifact_utils.decode_split_names(artifact.split_names)) for artifact in examples]
+    splits = sorted({split for _, names in split_names for split in names})
     gzip = {examples_utils.get_file_format(artifact) for artifact in examples} == {"tfrecords_gzip"}
-    patterns = {split: examples_utils.get_split_file_patterns(
-        [a for a in examples if split in artifact_utils.decode_split_names(a.split_names)], split) for split in splits}
+    patterns = {split: examples_utils.get_split_file_patterns([a for a, names in split_names if split in names], split)
+                for split in splits}
     return derive(options, patterns, "GZIP" if gzip else "", limit)

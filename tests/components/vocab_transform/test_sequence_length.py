@@ -15,6 +15,7 @@ from components.vocab_transform import executor as executor_lib
 from components.vocab_transform import sequence_length, spec
 from tests.text_contract.support import WORDPIECE_VOCAB, reference_ids, reference_texts
 from text_contract import transform_options
+from text_contract.transform import make_tokenizer
 from text_contract.transform_options import TransformOptions
 
 
@@ -59,9 +60,11 @@ def _wordpiece_options(**overrides) -> TransformOptions:
 def test_packed_lengths_count_the_pieces_of_the_reference_tokenizer_plus_cls_and_seps():
     texts = reference_texts("sst2")[:200]
     expected = np.array([len(ids) for ids in reference_ids("wordpiece", "sst2", lower_case=True)[:200]])
-    single = sequence_length.packed_lengths(_wordpiece_options(), [[t.encode() for t in texts]])
+    options = _wordpiece_options()
+    tokenizer = make_tokenizer(options)
+    single = sequence_length.packed_lengths(tokenizer, options.text_chars, [[t.encode() for t in texts]])
     np.testing.assert_array_equal(single, expected + 2)  # [CLS] a [SEP]
-    pair = sequence_length.packed_lengths(_wordpiece_options(text_features=("a", "b")),
+    pair = sequence_length.packed_lengths(tokenizer, options.text_chars,
                                           [[t.encode() for t in texts], [t.encode() for t in texts[::-1]]])
     np.testing.assert_array_equal(pair, expected + expected[::-1] + 3)  # [CLS] a [SEP] b [SEP]
 
