@@ -28,10 +28,15 @@ setup(
         "numpy>=1.26,<2",
         "PyYAML>=6,<7",
         "kfp>=2.5,<2.6",
+        "aiohttp>=3.9,<4",  # the REST API of `albert-tfx serve` (serving/rest.py)
+        "prometheus-client>=0.20,<1",  # its metrics (serving/metrics.py)
     ],
     extras_require={
         "airflow": ["apache-airflow>=2.10,<3"],
-        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18"],
+        # s3:// paths: tensorflow-io's S3 file system for tf.io.gfile, boto3 for Beam's (apache-beam[aws]).
+        "s3": ["tensorflow-io>=0.37,<0.38", "boto3>=1.34,<2"],
+        # moto's S3 server: the remote-storage test's object store (tests/pipeline/test_remote_storage.py).
+        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "moto[s3]>=5,<6", "flask-cors>=4,<7"],
     },
-    entry_points={"console_scripts": ["albert-tfx=albert_tfx.cli:main"]},
+    entry_points={"console_scripts": ["albert-tfx=albert_tfx.cli:console_main"]},
 )

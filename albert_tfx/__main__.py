@@ -1,3 +1,3 @@
-from albert_tfx.cli import main
-import sys
-sys.exit(main())
+from albert_tfx.cli import console_main
+
+console_main()

@@ -10,6 +10,8 @@ import time
 import warnings
 from typing import List, Optional
 
+from text_contract import storage
+
 # TensorFlow's C++ start-up chatter hides our output; users can still set their own level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Google client libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10, so the warning is noise.
@@ -68,6 +70,13 @@ def _pipeline_config(args):
 
             raise ConfigError(f"--set {item!r}: expected section.field=value")
         overrides[key.strip()] = value
+    if args.beam_arg:  # appended to the config's list, in the same step as --set's runner: checked together
+        from pipeline.configs import ConfigError
+
+        key = "orchestration.beam_pipeline_args"
+        if key in overrides:
+            raise ConfigError(f"--beam-arg appends to {key}: give that list with --set or with --beam-arg, not both")
+        overrides[key] = [*config.orchestration.beam_pipeline_args, *args.beam_arg]
     return config.with_overrides(overrides) if overrides else config
 
 
@@ -115,6 +124,9 @@ def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seq-length", type=int, help="pieces per example (incl. [CLS]/[SEP]); default: derived from the data")
     parser.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
                         help="override any config field, e.g. --set evaluation.min_score=0.8")
+    parser.add_argument("--beam-arg", action="append", metavar="--NAME=VALUE",
+                        help="a Beam pipeline option for every Beam step, appended to orchestration.beam_pipeline_args "
+                        "(repeatable; write it with '=', e.g. --beam-arg=--project=my-project)")
 
 
 def _cmd_serve(args) -> int:
@@ -133,14 +145,17 @@ def _cmd_serve(args) -> int:
     options = dict(host=args.host, port=args.port, poll_interval_s=args.poll_seconds, max_workers=args.workers,
                    max_request_batch=args.max_request_batch, max_text_bytes=args.max_text_bytes, batching=batching,
                    grace_s=args.grace_seconds, warmup=not args.no_warmup, ssl_cert_file=args.ssl_cert,
-                   ssl_key_file=args.ssl_key)
+                   ssl_key_file=args.ssl_key, rest_port=args.rest_port)
     try:
         if args.model_config_file:
             config = ServerConfig(models=tuple(read_model_config_file(args.model_config_file)), **options)
         else:
-            if not os.path.isdir(args.model_base_path):
+            storage.register_filesystem(args.model_base_path)  # gs://, s3:// as with TF Serving
+            if not storage.isdir(args.model_base_path):
                 raise FileNotFoundError(f"--model-base-path {args.model_base_path}: no such directory")
-            config = ServerConfig.for_base_path(os.path.abspath(args.model_base_path), args.model_name, **options)
+            base_path = args.model_base_path if storage.is_remote(args.model_base_path) \
+                else os.path.abspath(args.model_base_path)
+            config = ServerConfig.for_base_path(base_path, args.model_name, **options)
     except ValueError as error:
         print(f"albert-tfx serve: error: {error}", file=sys.stderr)
         return 2
@@ -148,7 +163,9 @@ def _cmd_serve(args) -> int:
     def ready(server):
         models = ", ".join(f"{name} {manager.available_versions() or '(no version yet)'}"
                            for name, manager in server.registry.managers.items())
-        print(f"albert-tfx serve: listening on {server.address} ({models}); Ctrl-C or SIGTERM stops it", flush=True)
+        rest = f"; REST API on {server.rest_address}" if server.rest_address else ""
+        print(f"albert-tfx serve: listening on {server.address} ({models}){rest}; Ctrl-C or SIGTERM stops it",
+              flush=True)
 
     try:
         serve_until_signalled(config, on_ready=ready)
@@ -198,16 +215,19 @@ def _cmd_predict(args) -> int:
 def _add_serving_commands(commands) -> None:
     """`serve` and `predict`: the local TF-Serving-API server and its gRPC client."""
     from serving.contract import PREDICT_SIGNATURE
+    from serving.deploy import REST_PORT
     from serving.layout import DEFAULT_MODEL_NAME
 
-    serve = commands.add_parser("serve", help="serve exports over TF Serving's gRPC API (a development stand-in "
-                                              "for TF Serving)")
+    serve = commands.add_parser("serve", help="serve exports over TF Serving's gRPC and REST APIs (a development "
+                                              "stand-in for TF Serving)")
     models = serve.add_mutually_exclusive_group(required=True)
     models.add_argument("--model-base-path", help="a directory of integer version directories (<dir>/<version>/)")
     models.add_argument("--model-config-file", help="a TF Serving ModelServerConfig text proto (several models, "
                                                     "version policies, version labels)")
     serve.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help=f"served name (default {DEFAULT_MODEL_NAME})")
     serve.add_argument("--port", type=int, default=8500, help="gRPC port (default 8500; 0: any free port)")
+    serve.add_argument("--rest-port", type=int, help="also serve TF Serving's REST API and Prometheus metrics "
+                       f"on this port (TF Serving's is {REST_PORT}; 0: any free port; default: off)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
     serve.add_argument("--poll-seconds", type=float, default=2.0, help="check for new versions this often (0: never)")
     serve.add_argument("--workers", type=int, default=16, help="concurrent calls (default 16)")
@@ -286,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console_main() -> None:
+    """The `albert-tfx` command (and `python -m albert_tfx`): `main`'s status as the process's exit status, also
+    where tensorflow-io (s3://) would abort the interpreter's exit (`storage.finish_process`)."""
+    sys.exit(storage.finish_process(main()))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from trainer.checkpoints import WeightImportError
@@ -322,4 +348,4 @@ def _write_traceback(command: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -1,4 +1,4 @@
-"""Serving latency: `albert-tfx serve` over gRPC against calling the same SavedModel in-process.
+"""Serving latency: `albert-tfx serve` over gRPC (and REST) against calling the same SavedModel in-process.
 
 For each preset (`tiny`, `base`), at sequence length 128, float32, on CPU, with random weights:
 
@@ -11,6 +11,11 @@ default settings: no server-side batching) and for the SavedModel's `serving_def
 in-process time; the goal is <= 1.3x at batch 32. Calls alternate (in-process, gRPC, in-process, ...) after a
 warmup, so drift in machine load hurts both alike.
 
+For the presets in `REST_PRESETS` (`tiny`: its calls are short, so the API's own cost shows), the same server's
+REST API (`--rest-port`, TF Serving's JSON API) is timed as a third side in the same rounds: a POST of
+`{"inputs": {"text": [...]}}` to `/v1/models/<preset>:predict` on one kept-alive HTTP/1.1 connection
+(`http.client`), the JSON answer read back into numpy. Its rows compare REST (ours) with gRPC (the peer).
+
 The exports are what the pipeline serves: an 8,000-piece SentencePiece model trained on SST-2 train (the data
 contract's special pieces), the Transform's `preprocessing_fn` analysed on SST-2 rows (labels 0/1), the
 preset's `AlbertClassifier` with random weights, exported by `serving/export.py` (tokenization in the graph)
@@ -20,7 +25,8 @@ and pushed by `serving/push.py`. One server serves both presets (a ModelServerCo
     python -m benchmarks.serving_latency --presets tiny --quick   # smoke run (writes nothing)
 
 Results: benchmarks/results/serving_latency.json and the `serving_latency` rows of BENCHMARKS.md; the ratio
-column is in-process time / gRPC time (>= 1.0 would mean gRPC is faster; 1/1.3 = 0.77 is the goal's bound).
+column is in-process time / gRPC time (>= 1.0 would mean gRPC is faster; 1/1.3 = 0.77 is the goal's bound), and
+in the REST rows gRPC time / REST time (>= 1.0 would mean REST is faster).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import functools  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
@@ -61,7 +69,7 @@ OVERHEAD_GOAL = 1.3  # gRPC time / in-process time at batch 32
 SEED = 1234
 TEXT_FEATURE, LABEL_FEATURE = "sentence", "label"
 ANALYZE_ROWS = 2000  # rows the Transform analyses (only the label vocabulary depends on them)
-SIDES = ("in_process", "grpc")
+REST_PRESETS = ("tiny",)  # the REST API is timed for these presets only
 
 # Chosen so that tiny,base takes ~6 minutes on an idle 2-core machine: base's batch-32 call takes ~4-5 s.
 PLANS: Dict[str, Dict[str, Plan]] = {
@@ -144,6 +152,7 @@ def export_preset(preset: str, transform_dir: str, spm_model: str, work: Path, s
 class ServerProcess:
     process: subprocess.Popen
     address: str
+    rest_address: str
     log_path: Path
 
     def stop(self) -> int:
@@ -157,7 +166,7 @@ class ServerProcess:
 
 
 def start_server(presets: Sequence[str], serving_base: Path, work: Path) -> ServerProcess:
-    """`albert-tfx serve` with a model config file naming every preset; waits for its 'listening on' line."""
+    """`albert-tfx serve` (gRPC and REST) with a model config file naming every preset; waits until it listens."""
     config = work / "models.config"
     config.write_text("model_config_list {\n" + "".join(
         f'  config {{ name: "{p}" base_path: "{serving_base / p}" model_platform: "tensorflow" }}\n'
@@ -166,7 +175,7 @@ def start_server(presets: Sequence[str], serving_base: Path, work: Path) -> Serv
     log = open(log_path, "w", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "albert_tfx", "serve", "--model-config-file", str(config), "--port", "0",
-         "--poll-seconds", "0"],
+         "--rest-port", "0", "--poll-seconds", "0"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"})
     line = process.stdout.readline()  # blocks until the server has loaded every model and listens
@@ -174,14 +183,16 @@ def start_server(presets: Sequence[str], serving_base: Path, work: Path) -> Serv
         process.wait(timeout=60)
         raise RuntimeError(f"albert-tfx serve did not start (exit {process.returncode}): {line!r}\n"
                            f"{log_path.read_text(encoding='utf-8')[-3000:]}")
-    return ServerProcess(process, line.split("listening on ")[1].split()[0], log_path)
+    return ServerProcess(process, line.split("listening on ")[1].split()[0],
+                         line.split("REST API on ")[1].split(";")[0].strip(), log_path)
 
 
 # --- timing -------------------------------------------------------------------------------------------------
 
 
-def sides_for(preset: str, export_dir: str, address: str) -> Dict[str, Callable[[List[str]], Dict[str, np.ndarray]]]:
-    """The two ways of asking the model, each returning numpy outputs."""
+def sides_for(preset: str, export_dir: str, server: ServerProcess
+              ) -> Dict[str, Callable[[List[str]], Dict[str, np.ndarray]]]:
+    """The ways of asking the model (in-process, gRPC, and REST for `REST_PRESETS`), each returning numpy outputs."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (SentencePiece ops, before loading)
 
@@ -189,7 +200,8 @@ def sides_for(preset: str, export_dir: str, address: str) -> Dict[str, Callable[
     from serving.client import ClientConfig, ServingClient
 
     signature = tf.saved_model.load(export_dir).signatures[contract.PREDICT_SIGNATURE]
-    client = ServingClient(ClientConfig(address, model_name=preset, deadline_s=600, batch_size=THROUGHPUT_BATCH))
+    client = ServingClient(ClientConfig(server.address, model_name=preset, deadline_s=600,
+                                        batch_size=THROUGHPUT_BATCH))
 
     def in_process(texts):
         return {k: v.numpy() for k, v in signature(**{contract.TEXT_INPUT: tf.constant(texts)}).items()}
@@ -197,18 +209,35 @@ def sides_for(preset: str, export_dir: str, address: str) -> Dict[str, Callable[
     def grpc(texts):
         return client.predict(texts).outputs
 
-    return {"in_process": in_process, "grpc": grpc}
+    sides = {"in_process": in_process, "grpc": grpc}
+    if preset in REST_PRESETS:
+        host, port = server.rest_address.rsplit(":", 1)
+        connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=600)  # kept alive
+        path = f"/v1/models/{preset}:predict"
+
+        def rest(texts):
+            connection.request("POST", path, json.dumps({"inputs": {contract.TEXT_INPUT: texts}}),
+                               {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            if response.status != 200:
+                raise RuntimeError(f"REST predict answered {response.status}: {answer}")
+            return {key: np.asarray(value) for key, value in answer["outputs"].items()}
+
+        sides["rest"] = rest
+    return sides
 
 
 def check_same_answers(sides, texts: List[str]) -> float:
-    """Raises unless both sides give the same probabilities; returns the largest difference."""
+    """Raises unless every side gives the in-process probabilities; returns the largest difference."""
     from serving import contract
 
     answers = {name: side(texts)[contract.PROBABILITIES_OUTPUT] for name, side in sides.items()}
-    difference = float(np.max(np.abs(answers["in_process"] - answers["grpc"])))
-    if difference > 1e-5:
-        raise AssertionError(f"gRPC and in-process probabilities differ by {difference}")
-    return difference
+    differences = {name: float(np.max(np.abs(answers["in_process"] - answer))) for name, answer in answers.items()}
+    for name, difference in differences.items():
+        if difference > 1e-5:
+            raise AssertionError(f"{name} and in-process probabilities differ by {difference}")
+    return max(differences.values())
 
 
 def time_alternating(sides, batches: List[List[str]], plan: Plan) -> Dict[str, List[float]]:
@@ -226,14 +255,15 @@ def time_alternating(sides, batches: List[List[str]], plan: Plan) -> Dict[str, L
     return times
 
 
-def bench_preset(preset: str, export_dir: str, address: str, dev_texts: List[str], quick: bool) -> Dict[str, object]:
-    sides = sides_for(preset, export_dir, address)
+def bench_preset(preset: str, export_dir: str, server: ServerProcess, dev_texts: List[str], quick: bool
+                 ) -> Dict[str, object]:
+    sides = sides_for(preset, export_dir, server)
     results: Dict[str, object] = {f"{preset}_max_abs_probability_difference": check_same_answers(sides, dev_texts[:8])}
     plans = {case: QUICK_PLAN if quick else PLANS.get(preset, PLANS["base"])[case] for case in ("batch1", "batch32")}
 
     started = time.perf_counter()
     times = time_alternating(sides, [[t] for t in dev_texts], plans["batch1"])
-    for name in SIDES:
+    for name in sides:
         ms = 1000 * np.array(times[name])
         results[f"{preset}_batch1_latency_ms_p50_{name}"] = float(np.percentile(ms, 50))
         results[f"{preset}_batch1_latency_ms_p99_{name}"] = float(np.percentile(ms, 99))
@@ -245,11 +275,17 @@ def bench_preset(preset: str, export_dir: str, address: str, dev_texts: List[str
           f"{results[f'{preset}_batch1_latency_ms_p50_grpc']:.1f}/{results[f'{preset}_batch1_latency_ms_p99_grpc']:.1f}"
           f" ms, overhead {results[f'{preset}_batch1_overhead_ratio']:.2f}x ({time.perf_counter() - started:.0f} s)",
           flush=True)
+    if "rest" in sides:
+        results[f"{preset}_batch1_rest_over_grpc_ratio"] = (results[f"{preset}_batch1_latency_ms_p50_rest"]
+                                                            / results[f"{preset}_batch1_latency_ms_p50_grpc"])
+        print(f"  {preset} batch 1:  p50/p99 REST {results[f'{preset}_batch1_latency_ms_p50_rest']:.1f}/"
+              f"{results[f'{preset}_batch1_latency_ms_p99_rest']:.1f} ms, "
+              f"{results[f'{preset}_batch1_rest_over_grpc_ratio']:.2f}x gRPC's p50", flush=True)
 
     started = time.perf_counter()
     batch = [dev_texts[i % len(dev_texts)] for i in range(THROUGHPUT_BATCH)]
     times = time_alternating(sides, [batch], plans["batch32"])
-    for name in SIDES:
+    for name in sides:
         median = statistics.median(times[name])
         results[f"{preset}_batch32_ms_per_batch_{name}"] = 1000 * median
         results[f"{preset}_batch32_throughput_seq_per_s_{name}"] = THROUGHPUT_BATCH / median
@@ -259,6 +295,11 @@ def bench_preset(preset: str, export_dir: str, address: str, dev_texts: List[str
     print(f"  {preset} batch 32: in-process {results[f'{preset}_batch32_throughput_seq_per_s_in_process']:.1f} seq/s, "
           f"gRPC {results[f'{preset}_batch32_throughput_seq_per_s_grpc']:.1f} seq/s, overhead {overhead:.2f}x "
           f"(goal <= {OVERHEAD_GOAL}) ({time.perf_counter() - started:.0f} s)", flush=True)
+    if "rest" in sides:
+        results[f"{preset}_batch32_rest_over_grpc_ratio"] = (results[f"{preset}_batch32_ms_per_batch_rest"]
+                                                             / results[f"{preset}_batch32_ms_per_batch_grpc"])
+        print(f"  {preset} batch 32: REST {results[f'{preset}_batch32_throughput_seq_per_s_rest']:.1f} seq/s, "
+              f"{results[f'{preset}_batch32_rest_over_grpc_ratio']:.2f}x gRPC's time per batch", flush=True)
     for case, plan in plans.items():
         results[f"warmup_{preset}_{case}"], results[f"repeats_{preset}_{case}"] = plan.warmup, plan.repeats
     return results
@@ -287,6 +328,23 @@ def table_rows(results, presets, command, date) -> List[report.Row]:
             ours=f"{p('batch32_throughput_seq_per_s_grpc'):.1f} (gRPC, albert-tfx serve)",
             peer=f"{p('batch32_throughput_seq_per_s_in_process'):.1f} (SavedModel in-process)",
             ratio=f"{1 / p('batch32_overhead_ratio'):.2f}", command=command, date=date))
+        if f"{preset}_batch1_rest_over_grpc_ratio" not in results:
+            continue
+        rows.append(report.Row(
+            benchmark=BENCHMARK,
+            metric=f"{preset}: REST vs gRPC latency, batch 1, p50 / p99 (ms, seq {SEQ_LENGTH}, float32, CPU)",
+            ours=f"{p('batch1_latency_ms_p50_rest'):.1f} / {p('batch1_latency_ms_p99_rest'):.1f} "
+                 f"(REST JSON, albert-tfx serve)",
+            peer=f"{p('batch1_latency_ms_p50_grpc'):.1f} / {p('batch1_latency_ms_p99_grpc'):.1f} "
+                 f"(gRPC, albert-tfx serve)",
+            ratio=f"{1 / p('batch1_rest_over_grpc_ratio'):.2f}", command=command, date=date))
+        rows.append(report.Row(
+            benchmark=BENCHMARK,
+            metric=(f"{preset}: REST vs gRPC throughput, batch {THROUGHPUT_BATCH} (seq/s, seq {SEQ_LENGTH}, "
+                    f"float32, CPU)"),
+            ours=f"{p('batch32_throughput_seq_per_s_rest'):.1f} (REST JSON, albert-tfx serve)",
+            peer=f"{p('batch32_throughput_seq_per_s_grpc'):.1f} (gRPC, albert-tfx serve)",
+            ratio=f"{1 / p('batch32_rest_over_grpc_ratio'):.2f}", command=command, date=date))
     return rows
 
 
@@ -332,6 +390,8 @@ def main(argv: Sequence[str] = None) -> int:
         "overhead_goal": OVERHEAD_GOAL, "quick": bool(args.quick), "presets": ",".join(args.preset_list),
         "server": "albert-tfx serve (separate process, 127.0.0.1, no server-side batching)",
         "client": "serving.client.ServingClient (gRPC, tf.make_tensor_proto / tf.make_ndarray)",
+        "rest_client": "http.client, one kept-alive connection, columnar JSON in, numpy from the JSON answer",
+        "rest_presets": ",".join(p for p in args.preset_list if p in REST_PRESETS),
         "peer": "tf.saved_model.load(export).signatures['serving_default'] in the benchmark process",
         "machine_cpu_count": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "tensorflow_version": tf.__version__, "python_version": sys.version.split()[0],
@@ -359,7 +419,7 @@ def main(argv: Sequence[str] = None) -> int:
         try:
             for preset in args.preset_list:
                 print(f"[{preset}]", flush=True)
-                results.update(bench_preset(preset, exports[preset], server.address, dev_texts, args.quick))
+                results.update(bench_preset(preset, exports[preset], server, dev_texts, args.quick))
         finally:
             # The server first: a child's CPU time counts as ours only once it has been waited for.
             results["server_exit_code"] = server.stop()

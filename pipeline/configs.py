@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from components.class_metrics_evaluator import chance  # plain Python: the blessing metrics' names
 from components.pretraining_data import generation  # numpy only: the generation settings' defaults
+from serving import canary as serving_canary
 from serving import layout
 from text_contract import sentencepiece_training, storage, transform_options
 from text_contract.transform_options import TransformOptions
@@ -50,6 +51,20 @@ DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "sample")
 DATA_FORMATS = ("auto", "csv", "tsv", "tfrecord")
 QUOTINGS = ("auto", "csv", "none")
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+# orchestration.beam_runner -> Beam's --runner, and the pipeline options each runner cannot start without.
+BEAM_RUNNERS = {"direct": "DirectRunner", "dataflow": "DataflowRunner", "flink": "FlinkRunner",
+                "spark": "SparkRunner", "portable": "PortableRunner"}
+REQUIRED_BEAM_OPTIONS = {
+    "direct": (),
+    "dataflow": ("project", "region", "temp_location", "staging_location"),
+    "flink": ("flink_master",),
+    "spark": ("spark_master_url",),
+    "portable": ("job_endpoint",),
+}
+DATAFLOW_GCS_OPTIONS = ("temp_location", "staging_location")  # Dataflow stages and writes on Cloud Storage only
+# Beam options the config sets itself, each from one orchestration field.
+_OWNED_BEAM_OPTIONS = {"runner": "orchestration.beam_runner", "direct_num_workers": "orchestration.beam_num_workers",
+                       "direct_running_mode": "orchestration.beam_running_mode"}
 # Pipeline names become directory names, ML Metadata contexts and orchestrator ids: plain ASCII.
 _PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*", re.ASCII)
 
@@ -405,6 +420,11 @@ class ServingConfig:
     serving_dir: str = "outputs/serving_model"
     model_name: str = layout.DEFAULT_MODEL_NAME
     keep_versions: int = layout.DEFAULT_KEEP_VERSIONS
+    # Before every push the candidate must answer like itself from a separate server process (serving/canary.py;
+    # on Kubeflow, TFX's InfraValidator with TF Serving); a failure blocks the push. The timeout covers the
+    # server's start and load.
+    canary: bool = True
+    canary_timeout_s: float = serving_canary.DEFAULT_TIMEOUT_S
 
     def validate(self) -> None:
         if not self.serving_dir:
@@ -415,13 +435,24 @@ class ServingConfig:
             raise ConfigError(str(error)) from None
         if self.keep_versions < 1:
             raise ConfigError(f"serving.keep_versions must be >= 1, got {self.keep_versions}")
+        if not self.canary_timeout_s > 0:
+            raise ConfigError(f"serving.canary_timeout_s must be > 0 seconds, got {self.canary_timeout_s}")
 
 
 @dataclasses.dataclass(frozen=True)
 class OrchestrationConfig:
     pipeline_name: str = "albert-tfx"
-    output_dir: str = "outputs"  # pipeline root and ML Metadata (local runner)
+    output_dir: str = "outputs"  # pipeline root and ML Metadata (local runner); local, gs:// or s3://
+    # ML Metadata's SQLite file (local and Airflow runners); empty: <output_dir>/metadata.sqlite. SQLite needs a
+    # local file, so a remote output_dir (gs://, s3://) needs this set.
+    metadata_file: str = ""
     enable_cache: bool = True
+    # The Beam runner of every Beam step (ExampleGen, StatisticsGen, SentencePieceVocab, PretrainingDataGen,
+    # Transform, Evaluator), with `beam_pipeline_args` (Beam options, e.g. ["--project=my-project"]): the
+    # options each runner needs are checked here (REQUIRED_BEAM_OPTIONS). beam_num_workers/beam_running_mode
+    # are DirectRunner's only.
+    beam_runner: str = "direct"
+    beam_pipeline_args: Tuple[str, ...] = ()
     beam_num_workers: int = 2  # DirectRunner workers: both cores of the reference machine
     beam_running_mode: str = "multi_processing"
     # Kubeflow Pipelines (compile --target kubeflow)
@@ -437,9 +468,14 @@ class OrchestrationConfig:
                               f"a letter or digit, got {self.pipeline_name!r}")
         if not self.output_dir:
             raise ConfigError("orchestration.output_dir is empty")
+        if storage.is_remote(self.metadata_path):
+            raise ConfigError(f"orchestration.metadata_file must be a local path (ML Metadata's SQLite database), "
+                              f"got {self.metadata_path!r}" + ("" if self.metadata_file else
+                                                               " from the remote orchestration.output_dir; set it"))
         if self.beam_num_workers < 1:
             raise ConfigError(f"orchestration.beam_num_workers must be >= 1, got {self.beam_num_workers}")
         _choice("orchestration.beam_running_mode", self.beam_running_mode, BEAM_RUNNING_MODES)
+        self._check_beam_options()
         if len(self.airflow_schedule.split()) != 5 and not self.airflow_schedule.startswith("@"):
             raise ConfigError(f"orchestration.airflow_schedule must be a 5-field cron or an @preset, got "
                               f"{self.airflow_schedule!r}")
@@ -457,13 +493,54 @@ class OrchestrationConfig:
 
     @property
     def metadata_path(self) -> str:
-        return os.path.join(self.output_dir, "metadata.sqlite")
+        return self.metadata_file or os.path.join(self.output_dir, "metadata.sqlite")
 
-    def beam_pipeline_args(self) -> List[str]:
-        args = [f"--direct_num_workers={self.beam_num_workers}"]
-        if self.beam_num_workers > 1:
-            args.append(f"--direct_running_mode={self.beam_running_mode}")
-        return args
+    def _check_beam_options(self) -> None:
+        _choice("orchestration.beam_runner", self.beam_runner, tuple(BEAM_RUNNERS))
+        given = beam_options(self.beam_pipeline_args)
+        for option, key in _OWNED_BEAM_OPTIONS.items():
+            if option not in given:
+                continue
+            if option.startswith("direct_") and self.beam_runner != "direct":
+                raise ConfigError(f"orchestration.beam_pipeline_args: --{option} is a DirectRunner option; "
+                                  f"orchestration.beam_runner={self.beam_runner} does not take it")
+            raise ConfigError(f"orchestration.beam_pipeline_args must not set --{option}: set {key} instead")
+        missing = [f"--{option}" for option in REQUIRED_BEAM_OPTIONS[self.beam_runner] if not given.get(option)]
+        if missing:
+            raise ConfigError(f"orchestration.beam_runner={self.beam_runner} needs {', '.join(missing)} in "
+                              f"orchestration.beam_pipeline_args (e.g. --beam-arg={missing[0]}=...), got "
+                              f"{list(self.beam_pipeline_args)}")
+        if self.beam_runner == "dataflow":
+            for option in DATAFLOW_GCS_OPTIONS:
+                if not str(given[option]).startswith("gs://"):
+                    raise ConfigError(f"orchestration.beam_pipeline_args: --{option} must be a gs:// path for the "
+                                      f"dataflow runner, got {given[option]!r}")
+
+    def beam_args(self) -> List[str]:
+        """The Beam pipeline args of every Beam step, on every orchestrator (local, Kubeflow, Airflow): the
+        runner, DirectRunner's workers (direct only: no other runner gets DirectRunner options), then
+        `beam_pipeline_args`."""
+        args = [f"--runner={BEAM_RUNNERS[self.beam_runner]}"]
+        if self.beam_runner == "direct":
+            args.append(f"--direct_num_workers={self.beam_num_workers}")
+            if self.beam_num_workers > 1:
+                args.append(f"--direct_running_mode={self.beam_running_mode}")
+        return args + list(self.beam_pipeline_args)
+
+
+def beam_options(args: Tuple[str, ...]) -> Dict[str, Any]:
+    """{option: value} of the Beam options `args` set (`--name=value` or `--name value`), read by Beam's own
+    parser as the runner will read them."""
+    if not args:
+        return {}  # no Beam import (seconds, for its Google Cloud clients) when there is nothing to read
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(list(args))
+    named = {arg[2:].partition("=")[0].replace("-", "_") for arg in args if arg.startswith("--")}
+    # Beam's drop_default hides an option given at its default value; the names catch those (abbreviations,
+    # which Beam's argparse accepts, only show as values that differ from the default).
+    return {**{name: value for name, value in options.get_all_options().items() if name in named},
+            **options.get_all_options(drop_default=True)}
 
 
 SECTIONS = {
@@ -668,8 +745,16 @@ class PipelineConfig:
             training=dataclasses.replace(self.training, init_from=_absolute(self.training.init_from)),
             pretraining=dataclasses.replace(self.pretraining, text_files=_absolute(self.pretraining.text_files)),
             serving=dataclasses.replace(self.serving, serving_dir=_absolute(self.serving.serving_dir)),
-            orchestration=dataclasses.replace(self.orchestration, output_dir=_absolute(self.orchestration.output_dir)),
+            orchestration=dataclasses.replace(self.orchestration, output_dir=_absolute(self.orchestration.output_dir),
+                                              metadata_file=_absolute(self.orchestration.metadata_file)),
         )
+
+    def storage_paths(self) -> List[str]:
+        """Every path the pipeline reads or writes; any may be remote (text_contract.storage: the file system
+        of each must be known in every process that runs a step, Beam workers included)."""
+        return [path for path in (self.data.path, self.data.schema_file, self.vocabulary.import_from,
+                                  self.training.init_from, self.pretraining.text_files, self.serving.serving_dir,
+                                  self.orchestration.output_dir) if path]
 
     @property
     def served_model_dir(self) -> str:

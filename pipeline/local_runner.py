@@ -1,5 +1,7 @@
 """The local runner (`make run`, `albert-tfx run`): LocalDagRunner, sqlite ML Metadata in the output
-directory, Beam's DirectRunner on both cores, progress per component, and a closing summary.
+directory, the Beam steps on `orchestration.beam_runner` (by default Beam's DirectRunner on both cores; a
+Flink, Spark or portable job service, or Dataflow, with `--beam-arg`), progress per component, and a closing
+summary.
 
     python -m pipeline.local_runner [--config FILE]    # or: albert-tfx run ...
 """
@@ -15,8 +17,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from components.class_metrics_evaluator import chance as evaluator_chance
 from components.class_metrics_evaluator import gate as evaluator_gate
+from components.serving_pusher import CANARY_FAILURE_PROPERTY
 from pipeline import inputs
 from pipeline.configs import PipelineConfig
+from text_contract import storage
 
 BASELINE_MODEL_NAME = "baseline"  # TFMA's name for the Evaluator's baseline_model
 _COMPONENT_EVENT = re.compile(r"Component (\S+) is (running|finished)\.")
@@ -40,6 +44,8 @@ class RunSummary:
     training: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # The Evaluator's gate: the majority-class predictor's scores and why not blessed; None before it had one.
     gate: Optional[evaluator_gate.GateReport] = None
+    # Why the canary before the push blocked it (serving/canary.py); None when it passed or did not run.
+    canary_failure: Optional[str] = None
 
     def lines(self) -> List[str]:
         lines = [f"pipeline finished in {self.seconds / 60:.1f} min; outputs in {self.output_dir}"]
@@ -58,6 +64,8 @@ class RunSummary:
                                         None: "unknown"}[self.blessed])
         if self.pushed:
             lines.append(f"pushed: version {self.pushed_version} -> {self.pushed_destination}")
+        elif self.canary_failure:
+            lines.append(f"pushed: no, the canary failed (the serving directory is unchanged): {self.canary_failure}")
         else:
             lines.append("pushed: no (the serving directory is unchanged)")
         return lines
@@ -177,7 +185,8 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         metrics=metrics.get("candidate", {}), baseline_metrics=metrics.get("baseline", {}),
         pushed=bool(_property(pushed, "pushed")), pushed_destination=_property(pushed, "pushed_destination"),
         pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components,
-        training=training, gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None else None)
+        training=training, gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None else None,
+        canary_failure=_property(pushed, CANARY_FAILURE_PROPERTY))
 
 
 def _metrics_text(metrics: Dict[str, float]) -> str:
@@ -205,8 +214,11 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
     from pipeline.pipeline import create_pipeline
 
     config = config.resolved()
+    for path in config.storage_paths():  # the steps run in this process (and in Beam workers: pipeline.py)
+        storage.register_filesystem(path)
     plan = inputs.plan_input(config.data)
-    os.makedirs(config.orchestration.output_dir, exist_ok=True)
+    storage.makedirs(config.orchestration.output_dir)
+    os.makedirs(os.path.dirname(config.orchestration.metadata_path), exist_ok=True)
     pipeline = create_pipeline(
         config, plan,
         metadata_connection_config=metadata.sqlite_metadata_connection_config(config.orchestration.metadata_path))

@@ -6,7 +6,9 @@
       -> VocabTransform (text_contract/transform.py) -> Trainer (trainer/run_fn.py, warm start from the served model)
       -> Resolver (latest blessed model) -> ClassMetricsEvaluator (TFMA gate vs that baseline; per-class
          metrics for every class of the model)
-      -> ServingPusher (serving/push.py: op-checked, atomic, versioned; only when blessed)
+      -> [InfraValidator: TF Serving in a Kubernetes pod, when compiled for Kubeflow]
+      -> ServingPusher (serving/push.py: op-checked, atomic, versioned; only when blessed and after the canary,
+         serving/canary.py, unless the InfraValidator stands in for it)
     optional: CheckpointImport (training.init_from) -> the Pretrainer's or the classifier's base_model; with
       vocabulary.import_from (or the checkpoint's own), SentencePieceVocab passes that vocabulary on
     optional: SentencePieceVocab -> PretrainingDataGen -> Trainer (pretrain) -> the classifier's base_model
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional
+from typing import Optional
 
 from tfx import v1 as tfx
 
@@ -23,18 +25,25 @@ from components.checkpoint_import import CheckpointImport
 from components.class_metrics_evaluator import ClassMetricsEvaluator
 from components.pretraining_data import PretrainingDataGen
 from components.sentencepiece_vocab import SentencePieceVocab
-from components.serving_pusher import ServingPusher
+from components.serving_infra_validator import ServingInfraValidator
+from components.serving_pusher import CANARY_SPLIT, ServingPusher
 from components.strict_example_validator import StrictExampleValidator
 from components.text_example_gen import TextExampleGen, TextOptions
 from components.vocab_transform import VocabTransform
 from pipeline import evaluation, inputs
 from pipeline.configs import PipelineConfig
-from serving import contract
-from text_contract import transform_options
+from serving import canary as canary_lib
+from serving import contract, deploy
+from text_contract import storage, transform_options
 from trainer import run_fn as run_fn_lib
 
 PREPROCESSING_FN = "text_contract.transform.preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"
+# Where the canary before the push runs (create_pipeline's `canary`): in the ServingPusher's process, with
+# `albert-tfx serve` (local runner, Airflow), or as TFX's InfraValidator with TF Serving in Kubernetes (Kubeflow).
+CANARY_IN_PUSHER = "pusher"
+CANARY_INFRA_VALIDATOR = "infra_validator"
+CANARIES = (CANARY_IN_PUSHER, CANARY_INFRA_VALIDATOR)
 # The served models' vocabularies (the export keeps its spm.model in assets.extra), newest version last.
 SERVED_VOCABULARY_GLOB = os.path.join("*", contract.ASSETS_EXTRA_DIR, contract.VOCABULARY_FILE)
 
@@ -55,6 +64,28 @@ def trainer_custom_config(config: PipelineConfig) -> dict:
     return values
 
 
+def _infra_validator(config: PipelineConfig, model, examples):
+    """TFX's InfraValidator (as ServingInfraValidator, which KFP v2 compiles): the candidate served by the TF
+    Serving image we deploy, in a pod beside the step's, answering `classify` and `serving_examples` for a few
+    eval examples."""
+    image, _, tag = deploy.TF_SERVING_IMAGE.rpartition(":")
+    return ServingInfraValidator(
+        model=model,
+        examples=examples,
+        serving_spec=tfx.proto.ServingSpec(
+            tensorflow_serving=tfx.proto.TensorFlowServing(image_name=image, tags=[tag]),
+            kubernetes=tfx.proto.KubernetesConfig(),
+            model_name=config.serving.model_name),
+        # TFX builds its requests from serialized tf.Examples: the signatures that read them (not serving_default).
+        request_spec=tfx.proto.RequestSpec(
+            tensorflow_serving=tfx.proto.TensorFlowServingRequestSpec(
+                signature_names=[contract.CLASSIFY_SIGNATURE, contract.EXAMPLES_SIGNATURE]),
+            split_name=CANARY_SPLIT, num_examples=canary_lib.DEFAULT_SAMPLE_SIZE),
+        validation_spec=tfx.proto.ValidationSpec(
+            max_loading_time_seconds=max(1, round(config.serving.canary_timeout_s))),
+    ).with_id("InfraValidator")
+
+
 def _example_gen(config: PipelineConfig, plan: inputs.InputPlan):
     input_config, output_config = inputs.example_gen_protos(plan, config.data.eval_fraction)
     if plan.format == "tfrecord":
@@ -66,9 +97,15 @@ def _example_gen(config: PipelineConfig, plan: inputs.InputPlan):
                           output_config=output_config)
 
 
-def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = None,
-                    beam_pipeline_args: Optional[List[str]] = None, metadata_connection_config=None):
-    """The pipeline for `config` (paths as given: call `config.resolved()` first for a local run)."""
+def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = None, metadata_connection_config=None,
+                    canary: str = CANARY_IN_PUSHER):
+    """The pipeline for `config` (paths as given: call `config.resolved()` first for a local run). Every Beam
+    step runs with `config.orchestration.beam_args()` (the pipeline-level args TFX gives each Beam component).
+    `canary` (with `serving.canary` on): CANARY_IN_PUSHER, the ServingPusher serves the candidate with
+    `albert-tfx serve` first (local, Airflow); CANARY_INFRA_VALIDATOR, TFX's InfraValidator serves it with the
+    TF Serving image in a Kubernetes pod and the Pusher needs its blessing (Kubeflow)."""
+    if canary not in CANARIES:
+        raise ValueError(f"canary must be one of {CANARIES}, got {canary!r}")
     plan = plan or inputs.plan_any_input(config.data)
     example_gen = _example_gen(config, plan)
     examples = example_gen.outputs["examples"]
@@ -149,14 +186,24 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         baseline_model=baseline.outputs["model"],
         eval_config=evaluation.eval_config(config.evaluation),
     ).with_id("Evaluator")  # the id of earlier runs' Evaluator: the same ML Metadata node and cache
+    components += [trainer, baseline, evaluator]
+    infra_validator = None
+    in_pusher_canary = config.serving.canary and canary == CANARY_IN_PUSHER
+    if config.serving.canary and canary == CANARY_INFRA_VALIDATOR:
+        infra_validator = _infra_validator(config, trainer.outputs["model"], examples)
+        components.append(infra_validator)
     pusher = ServingPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=infra_validator.outputs["blessing"] if infra_validator else None,
         serving_base=config.serving.serving_dir,
         model_name=config.serving.model_name,
         keep_versions=config.serving.keep_versions,
+        canary=in_pusher_canary,
+        canary_timeout_s=config.serving.canary_timeout_s,
+        examples=examples if in_pusher_canary else None,  # the canary sends a few eval examples
     )
-    components += [trainer, baseline, evaluator, pusher]
+    components.append(pusher)
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.orchestration.pipeline_name,
@@ -164,6 +211,6 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         components=components,
         enable_cache=config.orchestration.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args if beam_pipeline_args is not None
-        else config.orchestration.beam_pipeline_args(),
+        # + the Beam workers' file systems (s3:// is tensorflow-io's, imported in each worker).
+        beam_pipeline_args=config.orchestration.beam_args() + storage.filesystem_beam_args(config.storage_paths()),
     )

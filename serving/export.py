@@ -250,8 +250,8 @@ def _write_export(module: ClassifierServingModule, staging: str, metadata: contr
                   vocabulary_path: Optional[str] = None) -> None:
     tf.saved_model.save(module, staging, signatures=module.signatures())
     set_signature_method_names(staging, {contract.CLASSIFY_SIGNATURE: contract.CLASSIFY_METHOD_NAME})
-    os.makedirs(os.path.join(staging, contract.ASSETS_EXTRA_DIR), exist_ok=True)
-    with open(contract.metadata_path(staging), "w", encoding="utf-8") as handle:
+    tf.io.gfile.makedirs(os.path.join(staging, contract.ASSETS_EXTRA_DIR))
+    with tf.io.gfile.GFile(contract.metadata_path(staging), "w") as handle:
         handle.write(metadata.to_json())
     if vocabulary_path:  # retraining reuses it (the graph holds the bytes, but not as a file)
         tf.io.gfile.copy(vocabulary_path, contract.vocabulary_path(staging), overwrite=True)
@@ -322,6 +322,7 @@ def export_classifier(
         **vocabulary_facts,
     )
 
+    storage.register_filesystem(export_dir)
     if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir) and not overwrite:
         raise FileExistsError(f"{export_dir}: exists and is not empty (pass overwrite=True to replace it)")
     module = ClassifierServingModule(model, output, text_features, labels)

@@ -3,8 +3,13 @@
 TF Serving's file system source serves the numeric subdirectories of a model's base path (`--model_base_path`
 or a ModelConfig's `base_path` = `<serving base>/<model name>`) and ignores every other name, so the push
 step's hidden staging directories are never taken for versions. A directory name is kept as found ("007" is
-version 7, and its path still ends in "007"), and a version counts as served only once its directory holds a
-`saved_model.pb` (a remote push writes that file last).
+version 7, and its path still ends in "007"), and a version counts as complete (what our readers see: the
+local server's model manager, warm start from the served model, the served vocabulary, `keep_versions`)
+only once its directory holds a `saved_model.pb` and is published (`text_contract.storage.is_published`):
+locally that is any directory (the push renames it into place whole, as pushes before the marker did too);
+on an object store (gs://, s3://), where the push copies file by file into the version directory, only once
+the push's completion marker (`storage.COMPLETE_MARKER`, written after everything else) is there. TF Serving
+itself only looks for `saved_model.pb`, which the push copies after every other file of the model.
 
 Model names: ASCII letters, digits, '-' and '_', starting with a letter or digit. The name is a directory
 under the serving base, a path segment of TF Serving's REST API (`/v1/models/<name>:predict`), a label of its
@@ -20,6 +25,7 @@ import re
 from typing import List, Optional
 
 from serving.contract import SAVED_MODEL_FILE
+from text_contract import storage
 
 # The name serving/deploy/models.config serves, and how many pushed versions stay on disk. Keep the latter
 # >= the `num_versions` TF Serving's version policy serves, plus one to roll back to.
@@ -64,11 +70,12 @@ class VersionDir:
 def version_dirs(served_model_dir: str, complete_only: bool = True) -> List[VersionDir]:
     """The version directories under `<serving base>/<model name>`, oldest first (empty when there is none).
 
-    `complete_only`: only the directories that hold a saved_model.pb, as a server sees them. The push step
+    `complete_only`: only the complete versions (`is_complete`), as readers must see them. The push step
     passes False to pick a version number no directory has taken yet.
     """
-    import tensorflow as tf  # tf.io.gfile: the serving base may be remote (gs://)
+    import tensorflow as tf  # tf.io.gfile: the serving base may be remote (gs://, s3://)
 
+    storage.register_filesystem(served_model_dir or "")
     if not served_model_dir or not tf.io.gfile.isdir(served_model_dir):
         return []
     found = []
@@ -77,10 +84,17 @@ def version_dirs(served_model_dir: str, complete_only: bool = True) -> List[Vers
         path = os.path.join(served_model_dir, entry.rstrip("/"))
         if version is None or not tf.io.gfile.isdir(path):
             continue
-        if complete_only and not tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
+        if complete_only and not is_complete(path):
             continue
         found.append(VersionDir(version, path))
     return sorted(found, key=lambda v: (v.version, v.path))
+
+
+def is_complete(version_path: str) -> bool:
+    """Whether a version directory is whole (module docstring): published, and holding a saved_model.pb."""
+    import tensorflow as tf
+
+    return storage.is_published(version_path) and tf.io.gfile.exists(os.path.join(version_path, SAVED_MODEL_FILE))
 
 
 def latest_version_dir(served_model_dir: str) -> Optional[str]:

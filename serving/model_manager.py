@@ -99,8 +99,8 @@ def read_model_config_file(path: str) -> List[ModelConfig]:
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    storage.register_filesystem(path)
+    text = storage.read_bytes(path).decode("utf-8")
     try:
         proto = text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     except text_format.ParseError as error:
@@ -131,7 +131,8 @@ def read_model_config_file(path: str) -> List[ModelConfig]:
 def versions_on_disk(base_path: str) -> Dict[int, str]:
     """`{version: directory}` of the versions under `base_path` that a server would load (`serving.layout`):
     numeric directory names only (a push's hidden staging directories are ignored), and only once the
-    directory holds a saved_model.pb."""
+    version is complete (`layout.is_complete`: a saved_model.pb, and on an object store the push's
+    completion marker)."""
     return {v.version: v.path for v in layout.version_dirs(base_path)}
 
 
@@ -213,7 +214,17 @@ class Servable:
 
 
 def _identity(path: str) -> Tuple[int, ...]:
-    """Changes when a version directory is replaced (a new push renames a new directory into place)."""
+    """Changes when a version directory is replaced (a new push renames a new directory into place; on an object
+    store, writes a new completion marker)."""
+    if storage.is_remote(path):
+        import tensorflow as tf
+
+        try:
+            stats = [tf.io.gfile.stat(os.path.join(path, name))
+                     for name in (storage.COMPLETE_MARKER, contract.SAVED_MODEL_FILE)]
+        except tf.errors.OpError:
+            return ()
+        return tuple(value for stat in stats for value in (stat.mtime_nsec, stat.length))
     try:
         directory = os.stat(path)
         model = os.stat(os.path.join(path, contract.SAVED_MODEL_FILE))

@@ -6,15 +6,24 @@ picks among them) and ignores every other name. `push_export`:
 1. refuses an export that is not one: no saved_model.pb or metadata, a SignatureDef that breaks the serving
    contract (`contract.missing_from_contract`), or ops the TF Serving release we deploy lacks
    (`serving.op_check`); nothing is written before these checks pass;
-2. picks the version: one more than the largest existing (1 for the first push), or the one asked for;
+2. picks the version: one more than the largest existing directory, complete or not (1 for the first push),
+   or the one asked for;
 3. publishes a copy of the export (the source may be remote, e.g. a Kubeflow Model artifact on gs://) as that
    version with `text_contract.storage.publish_copy`: on a local (or POSIX network) serving base, a hidden
    staging directory inside `<serving_base>/<model_name>/`, fsynced, then renamed to the version number, so
-   the server sees the whole version or nothing; on an object store (gs://, s3://), which cannot rename
-   directories, a copy straight into the version directory with saved_model.pb last, as TFX's own Pusher
-   does. A failure removes what it wrote and never touches existing versions;
-4. only then removes the versions beyond the newest `keep_versions` (renamed aside first, so the server never
-   sees half a deleted version).
+   readers see the whole version or nothing; on an object store (gs://, s3://), where a rename is a copy,
+   a copy straight into the version directory with saved_model.pb after every other file (what TF Serving
+   checks, as with TFX's own Pusher), then the completion marker (`storage.COMPLETE_MARKER`) after
+   everything: our readers (`serving.layout`: the local server, warm start, the served vocabulary) take a
+   version only once it is there. A failure removes what it wrote and never touches existing versions;
+4. only then removes the complete versions beyond the newest `keep_versions`, and the incomplete ones older
+   than the oldest kept (renamed aside first locally, marker first on object stores, so no reader sees half
+   a deleted version). On an object store a version directory without the marker and without a
+   saved_model.pb, untouched for STALE_STAGING_SECONDS, is a push that died half-way: it is removed too
+   (a younger one may be a push still running, and one holding a saved_model.pb may be served by TF
+   Serving, so those wait for the `keep_versions` rule). Versions pushed to an object store before the
+   marker existed are not complete for our readers: the first push after the upgrade removes them (once
+   its own version is in place), unless a marker is added to them by hand.
 
 Version numbers and listings follow `serving.layout`.
 """
@@ -24,7 +33,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Optional, Tuple
+import time
+from typing import List, Optional, Tuple
 
 import tensorflow as tf
 
@@ -113,6 +123,8 @@ def push_export(
         raise PushError(f"keep_versions must be a positive integer or None, got {keep_versions!r}")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise PushError(f"version must be a positive integer, got {version!r}")
+    for path in (export_dir, serving_base):
+        storage.register_filesystem(path)
     verify_export(export_dir)
     if check_ops:
         op_check.check_export_ops(export_dir)
@@ -140,11 +152,15 @@ def push_export(
             logger.info("removed %s, left by an interrupted push", path)
     try:
         # The server sees the whole version or nothing (saved_model.pb last where a rename cannot ensure it).
-        storage.publish_copy(export_dir, destination, replace=False, written_last=(contract.SAVED_MODEL_FILE,))
+        storage.publish_copy(export_dir, destination, replace=False, written_last=(contract.SAVED_MODEL_FILE,),
+                             mark_complete=True)
     except FileExistsError as error:
         raise VersionExistsError(f"{destination} appeared during the push (a concurrent push?)") from error
     logger.info("pushed %s to %s", export_dir, destination)
     removed = _remove_old_versions(target_parent, keep_versions, newest=version)
+    if storage.is_remote(target_parent):
+        for path in _remove_abandoned_versions(target_parent):
+            logger.info("removed %s, left incomplete by an interrupted push", path)
     return PushResult(model_name=model_name, version=version, path=destination, removed_versions=removed)
 
 
@@ -161,16 +177,43 @@ def _same_model(export_dir: str, version_dir: str) -> bool:
 
 
 def _remove_old_versions(parent: str, keep_versions: Optional[int], newest: int) -> Tuple[int, ...]:
+    """Removes the complete versions beyond the newest `keep_versions` (the new one always kept), and every
+    incomplete version directory older than the oldest kept one (on an object store only once stale: see
+    the module docstring)."""
     if keep_versions is None:
         return ()
-    versions = layout.version_dirs(parent, complete_only=False)
-    if newest not in {v.version for v in versions}:  # never delete anything unless the new version is in place
+    complete = layout.version_dirs(parent)
+    if newest not in {v.version for v in complete}:  # never delete anything unless the new version is in place
         raise RuntimeError(f"version {newest} is missing from {parent} after the push; nothing removed")
-    kept = {v.version for v in versions[-keep_versions:]} | {newest}
-    old = [v for v in versions if v.version not in kept]
+    kept = {v.version for v in complete[-keep_versions:]} | {newest}
+    oldest_kept = min(kept)
+    complete_paths = {v.path for v in complete}
+    old = [v for v in layout.version_dirs(parent, complete_only=False)
+           if v.version not in kept and (v.path in complete_paths or (v.version < oldest_kept and _stale(v.path)))]
     for version_dir in old:
         storage.remove_directory(version_dir.path)  # local: renamed aside first, so it disappears whole
     removed = tuple(sorted({v.version for v in old}))
     if removed:
         logger.info("removed versions %s of %s (keeping %d)", list(removed), parent, keep_versions)
+    return removed
+
+
+def _stale(version_path: str) -> bool:
+    """Whether no push can still be writing into an incomplete version directory: always locally (a local push
+    writes under a hidden staging name), on an object store once untouched for STALE_STAGING_SECONDS."""
+    if not storage.is_remote(version_path):
+        return True
+    return time.time() - storage.newest_mtime(version_path) > STALE_STAGING_SECONDS
+
+
+def _remove_abandoned_versions(parent: str) -> List[str]:
+    """Removes the version directories on an object store that a push left half-written: no completion marker,
+    no saved_model.pb (copied second to last) and stale. Returns their paths."""
+    removed = []
+    for version_dir in layout.version_dirs(parent, complete_only=False):
+        path = version_dir.path
+        if (not storage.is_published(path) and not tf.io.gfile.exists(os.path.join(path, contract.SAVED_MODEL_FILE))
+                and _stale(path)):
+            storage.remove_directory(path)
+            removed.append(path)
     return removed

@@ -1,4 +1,4 @@
-"""`albert-tfx serve`: a local stand-in for TF Serving's gRPC API, for development and tests.
+"""`albert-tfx serve`: a local stand-in for TF Serving's gRPC API (and its REST API), for development and tests.
 
 Production runs TF Serving; this server answers the same gRPC API with the `tensorflow-serving-api` protos, so
 clients (serving/client.py, `albert-tfx predict`, any TF Serving client) cannot tell them apart:
@@ -16,6 +16,8 @@ clients (serving/client.py, `albert-tfx predict`, any TF Serving client) cannot 
   wrong dtype or shape, empty or oversized batch, oversized text INVALID_ARGUMENT. The size limits are this
   server's own (`max_request_batch`, `max_text_bytes`); TF Serving has only its gRPC message size limit.
 - Optional server-side batching (serving/batching.py), off by default as in TF Serving.
+- Optional REST API (`rest_port`, serving/rest.py): TF Serving's JSON API over the same models and the same
+  request checks and prediction code as gRPC, and Prometheus metrics of both (serving/metrics.py).
 - Binds 127.0.0.1 unless told otherwise; stops gracefully (SIGINT/SIGTERM: no new calls, in-flight calls get
   `grace_s` to finish, then the models are unloaded).
 
@@ -33,7 +35,6 @@ import logging
 import signal
 import threading
 import time
-from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import grpc
@@ -45,14 +46,15 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      prediction_service_pb2_grpc)
 
 from serving import contract, layout
+from serving import metrics as metrics_lib
 from serving.batching import BatchingConfig, BatchTooLarge, QueueFull, SchedulerClosed, TaskExpired
 from serving.client import SIGNATURE_DEF_FIELD
+from serving.deploy import GRPC_PORT
 from serving.model_manager import (InvalidModelSpec, ModelConfig, ModelRegistry, Servable, ServableNotFound,
                                    VersionPolicy)
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8500  # TF Serving's gRPC port
 DEFAULT_HOST = "127.0.0.1"  # loopback: exposing a development server is a decision (--host 0.0.0.0)
 MAX_WARMUP_RECORDS = 1000  # TF Serving's WarmupConsts::kMaxNumRecords
 _ALLOWED_PREDICT_METHODS = (contract.PREDICT_METHOD_NAME, contract.CLASSIFY_METHOD_NAME, "tensorflow/serving/regress")
@@ -67,7 +69,7 @@ class ServerConfig:
 
     models: Tuple[ModelConfig, ...]
     host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT  # 0: any free port (see `LocalModelServer.port`)
+    port: int = GRPC_PORT  # 0: any free port (see `LocalModelServer.port`)
     poll_interval_s: float = 2.0  # how often the base paths are checked for new versions; 0: never
     max_workers: int = 16  # concurrent calls
     max_request_batch: int = 256  # rows in one request
@@ -78,13 +80,18 @@ class ServerConfig:
     warmup: bool = True
     ssl_cert_file: Optional[str] = None  # PEM certificate chain and key: serve TLS instead of plaintext
     ssl_key_file: Optional[str] = None
+    rest_port: Optional[int] = None  # TF Serving's REST API on `host` too (None: off; 0: any free port)
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(self.models))
         if not self.models:
             raise ValueError("no model to serve")
-        if not 0 <= self.port < 65536:
-            raise ValueError(f"port must be in [0, 65535], got {self.port}")
+        for name in ("port", "rest_port"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 65536:
+                raise ValueError(f"{name} must be in [0, 65535], got {value}")
+        if self.rest_port == self.port != 0:
+            raise ValueError(f"the gRPC and REST ports must differ, got {self.port} for both")
         for name in ("max_workers", "max_request_batch", "max_text_bytes", "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -174,45 +181,57 @@ def _deadline(context) -> Optional[float]:
     return None if remaining is None else time.monotonic() + remaining
 
 
+# The API label (serving/metrics.py) of each gRPC method.
+_GRPC_APIS = {
+    "Predict": metrics_lib.PREDICT, "Classify": metrics_lib.CLASSIFY, "Regress": metrics_lib.REGRESS,
+    "MultiInference": metrics_lib.MULTI_INFERENCE, "GetModelMetadata": metrics_lib.METADATA,
+    "GetModelStatus": metrics_lib.STATUS, "HandleReloadConfigRequest": metrics_lib.RELOAD_CONFIG,
+}
+
+
+def log_failure(where: str, code: grpc.StatusCode, message: str) -> None:
+    """Logs a refused request: a server fault (INTERNAL) with its traceback, a bad request in one line."""
+    if code == grpc.StatusCode.INTERNAL:
+        logger.exception("%s failed", where)
+    else:
+        logger.info("%s: %s: %s", where, code.name, message)
+
+
 def _rpc(method: Callable) -> Callable:
-    """Answers any failure of `method` with its gRPC status (and keeps serving)."""
+    """Answers any failure of `method` with its gRPC status (and keeps serving); counts and times each call."""
+    api = _GRPC_APIS[method.__name__]
 
     @functools.wraps(method)
     def wrapper(self, request, context):
         started = time.perf_counter()
+        model = request.model_spec.name if hasattr(request, "model_spec") else ""
         try:
             response = method(self, request, context)
         except Exception as error:
             code, message = status_of(error)
-            self._count(method.__name__, code)
-            if code == grpc.StatusCode.INTERNAL:
-                logger.exception("%s failed", method.__name__)
-            else:
-                logger.info("%s: %s: %s", method.__name__, code.name, message)
+            self.metrics.observe(model, api, metrics_lib.GRPC, code.name, time.perf_counter() - started)
+            log_failure(method.__name__, code, message)
             context.abort(code, message)  # raises: gRPC sends the status
-        self._count(method.__name__, grpc.StatusCode.OK)
+        self.metrics.observe(model, api, metrics_lib.GRPC, grpc.StatusCode.OK.name, time.perf_counter() - started)
         logger.debug("%s ok in %.1f ms", method.__name__, 1000 * (time.perf_counter() - started))
         return response
 
     return wrapper
 
 
-class _Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_service_pb2_grpc.ModelServiceServicer):
-    """Both gRPC services over one `ModelRegistry`."""
+class Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_service_pb2_grpc.ModelServiceServicer):
+    """Both gRPC services over one `ModelRegistry`; the work of each API is a plain method the REST API calls too."""
 
-    def __init__(self, registry: ModelRegistry, config: ServerConfig):
-        self._registry = registry
+    def __init__(self, registry: ModelRegistry, config: ServerConfig, metrics: metrics_lib.ServingMetrics):
+        self.registry = registry
         self._config = config
-        self._counts: Counter = Counter()
-        self._counts_lock = threading.Lock()
-
-    def _count(self, method: str, code: grpc.StatusCode) -> None:
-        with self._counts_lock:
-            self._counts[(method, code.name)] += 1
+        self.metrics = metrics
 
     def counts(self) -> Dict[Tuple[str, str], int]:
-        with self._counts_lock:
-            return dict(self._counts)
+        """(gRPC method, status code name) -> calls answered."""
+        methods = {api: method for method, api in _GRPC_APIS.items()}
+        return {(methods[api], status): n for (entrypoint, api, status), n in self.metrics.counts().items()
+                if entrypoint == metrics_lib.GRPC}
 
     # --- request checks -------------------------------------------------------------------------------
 
@@ -317,6 +336,48 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_ser
                     item.score = float(scores[i, j])
         return response
 
+    def model_metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest
+                       ) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        if not request.HasField("model_spec"):
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+        if not request.metadata_field:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "GetModelMetadataRequest must specify at least one metadata_field")
+        for field in request.metadata_field:
+            if field != SIGNATURE_DEF_FIELD:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
+        with self.registry.acquire(request.model_spec) as servable:
+            response = get_model_metadata_pb2.GetModelMetadataResponse()
+            self._fill_model_spec(response.model_spec, servable)
+            signature_map = get_model_metadata_pb2.SignatureDefMap()
+            for key, signature in servable.signature_defs.items():
+                signature_map.signature_def[key].CopyFrom(signature)
+            response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
+            return response
+
+    def model_status(self, request: get_model_status_pb2.GetModelStatusRequest
+                     ) -> get_model_status_pb2.GetModelStatusResponse:
+        if not request.HasField("model_spec"):
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+        spec = request.model_spec
+        manager = self.registry.manager(spec.name, for_status=True)
+        # As TF Serving: a version number narrows the answer; a version label is ignored.
+        version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for state in manager.states(version):
+            entry = response.model_version_status.add()
+            entry.version = state.version
+            entry.state = get_model_status_pb2.ModelVersionStatus.State.Value(state.state)
+            entry.status.SetInParent()  # OK, and present, as TF Serving answers (its REST JSON shows it)
+            if state.error:
+                entry.status.error_code = _TF_UNKNOWN
+                entry.status.error_message = state.error
+        return response
+
+    @staticmethod
+    def regress(request) -> None:
+        raise RequestError(grpc.StatusCode.UNIMPLEMENTED, "Regress: the albert-tfx contract has no regression signature")
+
     @staticmethod
     def _fill_model_spec(spec, servable: Servable, signature: Optional[str] = None) -> None:
         spec.name = servable.name
@@ -328,36 +389,21 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_ser
 
     @_rpc
     def Predict(self, request, context):
-        with self._registry.acquire(request.model_spec) as servable:
+        with self.registry.acquire(request.model_spec) as servable:
             return self.predict(servable, request, _deadline(context))
 
     @_rpc
     def Classify(self, request, context):
-        with self._registry.acquire(request.model_spec) as servable:
+        with self.registry.acquire(request.model_spec) as servable:
             return self.classify(servable, request, _deadline(context))
 
     @_rpc
     def GetModelMetadata(self, request, context):
-        if not request.HasField("model_spec"):
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        if not request.metadata_field:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               "GetModelMetadataRequest must specify at least one metadata_field")
-        for field in request.metadata_field:
-            if field != SIGNATURE_DEF_FIELD:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
-        with self._registry.acquire(request.model_spec) as servable:
-            response = get_model_metadata_pb2.GetModelMetadataResponse()
-            self._fill_model_spec(response.model_spec, servable)
-            signature_map = get_model_metadata_pb2.SignatureDefMap()
-            for key, signature in servable.signature_defs.items():
-                signature_map.signature_def[key].CopyFrom(signature)
-            response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
-            return response
+        return self.model_metadata(request)
 
     @_rpc
     def Regress(self, request, context):
-        raise RequestError(grpc.StatusCode.UNIMPLEMENTED, "Regress: the albert-tfx contract has no regression signature")
+        return self.regress(request)
 
     @_rpc
     def MultiInference(self, request, context):
@@ -367,21 +413,7 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_ser
 
     @_rpc
     def GetModelStatus(self, request, context):
-        if not request.HasField("model_spec"):
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        spec = request.model_spec
-        manager = self._registry.manager(spec.name, for_status=True)
-        # As TF Serving: a version number narrows the answer; a version label is ignored.
-        version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
-        response = get_model_status_pb2.GetModelStatusResponse()
-        for state in manager.states(version):
-            entry = response.model_version_status.add()
-            entry.version = state.version
-            entry.state = get_model_status_pb2.ModelVersionStatus.State.Value(state.state)
-            if state.error:
-                entry.status.error_code = _TF_UNKNOWN
-                entry.status.error_message = state.error
-        return response
+        return self.model_status(request)
 
     @_rpc
     def HandleReloadConfigRequest(self, request, context):
@@ -427,14 +459,18 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_ser
 
 
 class LocalModelServer:
-    """The gRPC server, its models and their polling. `start()`, then `stop()` (or use `with`)."""
+    """The gRPC server (and the REST API, when `rest_port` is set), its models and their polling. `start()`, then
+    `stop()` (or use `with`)."""
 
     def __init__(self, config: ServerConfig):
         self.config = config
         self.registry = ModelRegistry(config.models, config.batching, on_load=self._on_load)
-        self._services = _Services(self.registry, config)
+        self.metrics = metrics_lib.ServingMetrics(m.name for m in config.models)
+        self._services = Services(self.registry, config, self.metrics)
         self._server: Optional[grpc.Server] = None
+        self._rest = None  # serving.rest.RestServer once started
         self.port: Optional[int] = None
+        self.rest_port: Optional[int] = None
         self._stopped = threading.Event()
 
     def _on_load(self, servable: Servable) -> None:
@@ -443,11 +479,15 @@ class LocalModelServer:
 
     @property
     def address(self) -> str:
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        return f"{host}:{self.port}"
+        return f"{_host_in_address(self.config.host)}:{self.port}"
+
+    @property
+    def rest_address(self) -> Optional[str]:
+        """`host:port` of the REST API, or None when it is off."""
+        return None if self.rest_port is None else f"{_host_in_address(self.config.host)}:{self.rest_port}"
 
     def request_counts(self) -> Dict[Tuple[str, str], int]:
-        """(method, status code name) -> calls answered so far."""
+        """(gRPC method, status code name) -> gRPC calls answered so far (`metrics` has the REST ones too)."""
         return self._services.counts()
 
     def start(self) -> "LocalModelServer":
@@ -457,9 +497,10 @@ class LocalModelServer:
         and retries: a bound but unstarted gRPC port would instead leave it hanging until its deadline). A busy
         port is detected before loading, so it fails at once rather than after minutes of loading.
         """
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        address = f"{host}:{self.config.port}"
+        address = f"{_host_in_address(self.config.host)}:{self.config.port}"
         _check_port_free(self.config.host, self.config.port)
+        if self.config.rest_port is not None:
+            _check_port_free(self.config.host, self.config.rest_port)
         for name, versions in self.registry.poll().items():
             if versions:
                 logger.info("serving model %r versions %s", name, versions)
@@ -490,8 +531,20 @@ class LocalModelServer:
             self.registry.close()
             raise OSError(f"cannot listen on {address}: {bind_error}")
         self._server.start()
+        if self.config.rest_port is not None:
+            from serving.rest import RestServer  # here: serving.rest imports this module
+
+            try:
+                self._rest = RestServer(self._services, self.config)
+                self.rest_port = self._rest.start()
+            except OSError as error:
+                self._server.stop(0).wait()
+                self.registry.close()
+                raise OSError(f"cannot listen on {_host_in_address(self.config.host)}:{self.config.rest_port}: "
+                              f"{error.strerror or error}") from None
         self.registry.start_polling(self.config.poll_interval_s)
-        logger.info("listening on %s (%s)", self.address, "TLS" if self.config.ssl_cert_file else "plaintext")
+        rest = f"; REST API on {self.rest_address}" if self._rest is not None else ""
+        logger.info("listening on %s (%s)%s", self.address, "TLS" if self.config.ssl_cert_file else "plaintext", rest)
         return self
 
     def stop(self, grace_s: Optional[float] = None) -> None:
@@ -500,16 +553,25 @@ class LocalModelServer:
             return
         self._stopped.set()
         grace = self.config.grace_s if grace_s is None else grace_s
-        if self._server is not None:
-            self._server.stop(grace).wait()
+        # Both refuse new calls at once and then share the grace period.
+        stopped = self._server.stop(grace) if self._server is not None else None
+        if self._rest is not None:
+            self._rest.stop(grace)
+        if stopped is not None:
+            stopped.wait()
         self.registry.close()
-        logger.info("stopped; calls answered: %s", {f"{m} {c}": n for (m, c), n in sorted(self.request_counts().items())})
+        logger.info("stopped; calls answered: %s",
+                    {" ".join(key): n for key, n in sorted(self.metrics.counts().items())})
 
     def __enter__(self) -> "LocalModelServer":
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _host_in_address(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _check_port_free(host: str, port: int) -> None:

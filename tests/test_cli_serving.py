@@ -3,11 +3,8 @@ real sentences in, JSON out; status and metadata; clear errors; SIGTERM stops th
 
 import json
 import os
-import select
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -15,27 +12,9 @@ import pytest
 from albert_tfx.cli import main
 from serving import contract
 from tests.serving.support.exports import MODEL, push, tiny_exports
+from tests.serving.support.serve_process import ready_addresses, running_serve
 
 SENTENCES = ["it 's a charming and often affecting journey .", "unflinchingly bleak and desperate"]
-
-
-def _read_line_with(process, marker: str, timeout_s: float) -> str:
-    """The first stdout line of `process` containing `marker` (fails after `timeout_s` or when it exits)."""
-    give_up = time.monotonic() + timeout_s
-    seen = []
-    while time.monotonic() < give_up:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            seen.append(line)
-            if marker in line:
-                return line
-        elif process.poll() is not None:
-            break
-    raise AssertionError(f"no {marker!r} line from the server in {timeout_s:.0f} s; stdout: {seen}; "
-                         f"stderr: {process.stderr.read() if process.poll() is not None else '(running)'}")
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +22,9 @@ def serve_process(tmp_path_factory):
     exports = tiny_exports()
     base = str(tmp_path_factory.mktemp("serving") / MODEL)
     push(exports.dirs[1], base, 1)
-    script = os.path.join(os.path.dirname(sys.executable), "albert-tfx")
-    log = open(tmp_path_factory.mktemp("logs") / "serve.log", "w+")
-    process = subprocess.Popen([script, "serve", "--model-base-path", base, "--port", "0", "--poll-seconds", "0.5"],
-                               stdout=subprocess.PIPE, stderr=log, text=True,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"})
-    try:
-        line = _read_line_with(process, "listening on", 240)
-        address = line.split("listening on ")[1].split()[0]
-        yield process, address, exports, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
+    with running_serve(["--model-base-path", base, "--port", "0", "--poll-seconds", "0.5"],
+                       tmp_path_factory.mktemp("logs") / "serve.log") as (process, line, log):
+        yield process, ready_addresses(line)[0], exports, log
 
 
 def _predict(capsys, *args):

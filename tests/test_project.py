@@ -165,7 +165,7 @@ def test_constraints_pin_every_package_exactly_once():
 def test_setup_declares_python_310_the_packages_the_console_script_and_airflow_extra():
     setup = (ROOT / "setup.py").read_text()
     assert 'python_requires=">=3.10,<3.11"' in setup
-    assert "albert-tfx=albert_tfx.cli:main" in setup
+    assert "albert-tfx=albert_tfx.cli:console_main" in setup
     assert '"airflow"' in setup
     for package in PACKAGES:
         assert f'"{package}*"' in setup, package

@@ -14,6 +14,6 @@ fi
 echo ">> installing albert-tfx into $venv with constraints.txt (about 2 minutes on a fresh venv)"
 "$venv/bin/python" -m pip install --quiet --upgrade --constraint constraints.txt pip setuptools wheel
 # --constraint pins every transitive dependency: unpinned, pip backtracks for many minutes through google-cloud-*.
-"$venv/bin/python" -m pip install --quiet --constraint constraints.txt --no-build-isolation --editable '.[test,airflow]'
+"$venv/bin/python" -m pip install --quiet --constraint constraints.txt --no-build-isolation --editable '.[test,airflow,s3]'
 "$venv/bin/python" -m pip check || echo "warning: pip check reported the conflicts above" >&2
 echo ">> $venv is ready"

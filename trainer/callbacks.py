@@ -3,7 +3,6 @@ best-weights selection with early stopping, weight averaging, and the divergence
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -14,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from text_contract import storage
 from text_contract.storage import write_json
 
 
@@ -148,9 +148,8 @@ class BestWeights(keras.callbacks.Callback):
         self.patience = patience
         self.stopped_at_step: Optional[int] = None
         self.best: Optional[dict] = None
-        if os.path.exists(self.record_path) and os.path.exists(self.weights_path):
-            with open(self.record_path, encoding="utf-8") as handle:
-                self.best = json.load(handle)
+        if storage.exists(self.record_path) and storage.exists(self.weights_path):
+            self.best = storage.read_json(self.record_path)
 
     def _better(self, value: float) -> bool:
         if self.best is None:
@@ -178,11 +177,9 @@ class BestWeights(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def _save(self, value: float, step: int) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(self.weights_path)), exist_ok=True)
-        temporary = self.weights_path[: -len(".npz")] + ".tmp.npz"
-        with open(temporary, "wb") as handle:
-            np.savez(handle, *(self.evaluated_weights() if self.evaluated_weights else self.model.get_weights()))
-        os.replace(temporary, self.weights_path)
+        # Each file replaced whole (storage.write_bytes), on a local disk or an object store.
+        storage.save_arrays(self.weights_path,
+                            self.evaluated_weights() if self.evaluated_weights else self.model.get_weights())
         self.best = {"metric": self.monitor, "mode": self.mode, "value": value, "step": step}
         write_json(self.record_path, self.best)
 
@@ -190,8 +187,7 @@ class BestWeights(keras.callbacks.Callback):
         """Loads the best weights into `model`; returns their record, or None when there are none."""
         if self.best is None:
             return None
-        with np.load(self.weights_path) as stored:
-            model.set_weights([stored[f"arr_{i}"] for i in range(len(stored.files))])
+        model.set_weights(storage.load_arrays(self.weights_path))
         return dict(self.best)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, Dict, Mapping
 
+from text_contract import storage
 from trainer import activations
 
 SHARING_STRATEGIES = ("all", "attention", "ffn", "none")
@@ -152,11 +152,10 @@ class AlbertConfig:
     @classmethod
     def from_json_file(cls, path: str) -> "AlbertConfig":
         """Reads an original `albert_config.json` (or one we wrote, which may add `sharing`)."""
+        if not storage.exists(path):
+            raise ConfigError(f"{path}: no such config file")
         try:
-            with open(path, encoding="utf-8") as handle:
-                values = json.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
+            values = storage.read_json(path)
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path}: not valid JSON ({error})") from None
         if not isinstance(values, dict):
@@ -170,11 +169,9 @@ class AlbertConfig:
         return cls.from_dict(kept, source=path)
 
     def to_json_file(self, path: str) -> None:
-        """Writes an `albert_config.json` that the original code reads (extra `sharing` is ignored there)."""
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=2)
-            handle.write("\n")
+        """Writes an `albert_config.json` that the original code reads (extra `sharing` is ignored there), on a
+        local disk or through tf.io.gfile."""
+        storage.write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
 
     def replace(self, **changes: Any) -> "AlbertConfig":
         return dataclasses.replace(self, **changes)

@@ -176,6 +176,11 @@ def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int) -> None:
 def run_fn(fn_args: Any) -> None:
     """TFX Trainer entry point; see the module docstring for what it reads and writes."""
     custom_config = dict(getattr(fn_args, "custom_config", None) or {})
+    # Every path may be remote (a gs:// or s3:// pipeline root): all of it is read and written through
+    # tf.io.gfile (text_contract.storage), which must know each path's file system in this process.
+    for path in (fn_args.model_run_dir, fn_args.serving_model_dir, getattr(fn_args, "transform_output", None),
+                 custom_config.get(WARM_START_FROM_SERVED_KEY), custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)):
+        storage.register_filesystem(path)
     task = (custom_config.get(TRAINING_CONFIG_KEY) or {}).get("task", TrainingConfig.task)
     if task == "pretrain":
         _run_pretrain(fn_args, custom_config)

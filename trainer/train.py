@@ -29,6 +29,7 @@ from typing import Optional, Sequence, Union
 import keras
 import tensorflow as tf
 
+from text_contract import storage
 from text_contract.storage import write_json
 from trainer import input_pipeline
 from trainer.callbacks import BestWeights, DivergenceGuard, PreemptionCheckpoint, TrainingLogger, WeightAverage
@@ -103,7 +104,9 @@ def train(
 ) -> TrainResult:
     """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `config.model_dir`.
 
-    Raises `TrainingDiverged` when the loss becomes NaN/inf or runs away (the checkpoints stay)."""
+    Raises `TrainingDiverged` when the loss becomes NaN/inf or runs away (the checkpoints stay).
+    `config.model_dir` may be remote (gs://, s3://): everything in it is written through tf.io.gfile."""
+    storage.register_filesystem(config.model_dir)
     config = fit_to_data(config, train_files)
     strategy = strategy or create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
     keras.utils.set_random_seed(config.seed)
@@ -234,10 +237,7 @@ def _summary(config: TrainingConfig, final_step: int, stopped_early: bool, selec
 def _write_summary(path: str, summary: dict) -> None:
     """Adds the budget summary to metrics.json (TrainingLogger's; kept from the earlier run when this one
     had nothing left to train)."""
-    metrics = {}
-    if tf.io.gfile.exists(path):
-        with tf.io.gfile.GFile(path) as handle:
-            metrics = json.load(handle)
+    metrics = storage.read_json(path) if storage.exists(path) else {}
     write_json(path, {**metrics, **summary})
 
 
@@ -274,11 +274,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--train", required=True, nargs="+", help="training TFRecord file patterns")
     parser.add_argument("--eval", nargs="*", help="evaluation TFRecord file patterns")
     args = parser.parse_args(argv)
-    with open(args.config, encoding="utf-8") as handle:
-        config = TrainingConfig.from_json(handle.read(), source=args.config)
+    storage.register_filesystem(args.config)
+    config = TrainingConfig.from_json(storage.read_bytes(args.config).decode("utf-8"), source=args.config)
     result = train(config, args.train, args.eval)
     print(json.dumps({"final_step": result.final_step, "resumed_from_step": result.resumed_from_step}))
-    return 0
+    return storage.finish_process(0)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,22 @@ def fingerprint(source: str) -> str:
 
 
 def import_checkpoint(source: str, destination: str) -> str:
-    """Writes the checkpoint at `source` into `destination` as an `albert-tfx convert` directory; the format."""
+    """Writes the checkpoint at `source` into `destination` as an `albert-tfx convert` directory; the format.
+
+    Either may be remote (gs://, s3://). A remote source is copied to a local temporary directory first (its
+    directory, for a checkpoint prefix): the importers read with libraries that take local files only
+    (safetensors, h5py, keras-hub presets). The result is written through tf.io.gfile."""
+    for path in (source, destination):
+        storage.register_filesystem(path)
+    if storage.is_remote(source):
+        directory = source.rstrip("/") if storage.isdir(source) else os.path.dirname(source)
+        with storage.local_copy(directory) as local:
+            local_source = local if directory == source.rstrip("/") else os.path.join(local, os.path.basename(source))
+            return _import_local(local_source, destination)
+    return _import_local(source, destination)
+
+
+def _import_local(source: str, destination: str) -> str:
     from trainer.checkpoints import import_weights, save_converted
     from trainer.checkpoints.sources import CONVERTED, detect_format
 

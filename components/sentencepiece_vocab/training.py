@@ -25,18 +25,34 @@ import tensorflow as tf
 from components import artifacts
 from components.sentencepiece_vocab import beam_pipeline
 from components.sentencepiece_vocab import spec as spec_lib
-from text_contract import normalization, pieces, sentencepiece_training, vocabulary
+from text_contract import normalization, pieces, sentencepiece_training, storage, vocabulary
 
 
 def _natural_key(path: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
 
+def _wildcard_directory(pattern: str, match: str) -> Optional[str]:
+    """The directory of `match` that the first wildcard segment of `pattern` matched (`<served>/7` for the
+    pattern `<served>/*/assets.extra/spm.model`); None when `pattern` names one file."""
+    segments = pattern.split("/")
+    first = next((i for i, segment in enumerate(segments[:-1]) if any(c in segment for c in "*?[")), None)
+    return None if first is None else "/".join(match.split("/")[:first + 1])
+
+
+def _published(pattern: str, match: str) -> bool:
+    directory = _wildcard_directory(pattern, match)
+    return directory is None or storage.is_published(directory)
+
+
 def newest_match(pattern: str) -> Optional[str]:
-    """The match of `pattern` that sorts last naturally (".../10/..." after ".../9/..."), or None."""
+    """The match of `pattern` that sorts last naturally (".../10/..." after ".../9/..."), or None. Only matches
+    in a published directory count (`storage.is_published` of the directory the first wildcard of a directory
+    segment matched: a served version that a push is still copying to an object store is not one yet)."""
     if not pattern:
         return None
-    matches = tf.io.gfile.glob(pattern)
+    storage.register_filesystem(pattern)
+    matches = [m for m in tf.io.gfile.glob(pattern) if _published(pattern, m)]
     return max(matches, key=_natural_key) if matches else None
 
 

@@ -7,11 +7,14 @@ pusher = ServingPusher(model=trainer.outputs["model"], model_blessing=evaluator.
 ```
 
 Component: `component.ServingPusher`. Executor (blessing, artifact properties): `executor.Executor`.
-Spec (TFX's `PusherSpec`, reused), options and `custom_config` keys: `spec` (`ServingPushOptions`,
-`MODEL_NAME_KEY`, `KEEP_VERSIONS_KEY`, `CHECK_OPS_KEY`).
+Spec (TFX's `PusherSpec` plus an optional `examples` input), options and `custom_config` keys: `spec`
+(`ServingPushOptions`, `MODEL_NAME_KEY`, `KEEP_VERSIONS_KEY`, `CHECK_OPS_KEY`, `CANARY_KEY`, `CANARY_TIMEOUT_KEY`;
+the PushedModel's properties `CANARY_FAILURE_PROPERTY`, why the canary blocked a push, and
+`CANARY_REQUESTS_PROPERTY`, how many requests it checked).
 """
 
-__all__ = ["CHECK_OPS_KEY", "KEEP_VERSIONS_KEY", "MODEL_NAME_KEY", "ServingPushOptions", "ServingPusher"]
+__all__ = ["CANARY_FAILURE_PROPERTY", "CANARY_KEY", "CANARY_REQUESTS_PROPERTY", "CANARY_SPLIT", "CANARY_TIMEOUT_KEY",
+           "CHECK_OPS_KEY", "KEEP_VERSIONS_KEY", "MODEL_NAME_KEY", "ServingPushOptions", "ServingPusher"]
 
 
 def __getattr__(name):

@@ -4,12 +4,25 @@ from typing import Optional
 
 from tfx import types
 from tfx.components import Pusher
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.proto import pusher_pb2
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter
+from tfx.utils import json_utils
 
 from components.serving_pusher import executor
 from components.serving_pusher.spec import ServingPushOptions
+from serving import canary as canary_lib
 from serving import layout
+
+
+class ServingPusherSpec(standard_component_specs.PusherSpec):
+    """TFX's PusherSpec plus an optional `examples` input: raw Examples, whose eval split the canary samples."""
+
+    INPUTS = {
+        **standard_component_specs.PusherSpec.INPUTS,
+        standard_component_specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+    }
 
 
 class ServingPusher(Pusher):
@@ -20,11 +33,14 @@ class ServingPusher(Pusher):
                            serving_base=serving_dir, model_name="albert", keep_versions=3)
     ```
 
-    The same spec (TFX's `PusherSpec`, see spec.py), inputs and output (`pushed_model`) as TFX's `Pusher`; only
-    the executor differs (a subclass rather than the deprecated `custom_executor_spec`). Pass either `serving_base` or a
-    `push_destination` whose `filesystem.base_directory` is the serving base (NOT `<base>/<model_name>`).
+    The spec, inputs and output (`pushed_model`) of TFX's `Pusher`, plus an optional `examples` input (the
+    canary sends a few eval examples besides the warmup requests; see spec.py); the executor differs (a subclass
+    rather than the deprecated `custom_executor_spec`). Pass either `serving_base` or a `push_destination` whose
+    `filesystem.base_directory` is the serving base (NOT `<base>/<model_name>`). `canary` (default on) serves
+    the candidate in a separate process first and blocks the push when it fails (`serving/canary.py`).
     """
 
+    SPEC_CLASS = ServingPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(
@@ -37,6 +53,9 @@ class ServingPusher(Pusher):
         model_name: str = layout.DEFAULT_MODEL_NAME,
         keep_versions: Optional[int] = layout.DEFAULT_KEEP_VERSIONS,
         check_ops: bool = True,
+        canary: bool = True,
+        canary_timeout_s: float = canary_lib.DEFAULT_TIMEOUT_S,
+        examples: Optional[types.BaseChannel] = None,
     ):
         if (serving_base is None) == (push_destination is None):
             raise ValueError("pass exactly one of serving_base and push_destination")
@@ -48,6 +67,13 @@ class ServingPusher(Pusher):
         elif (isinstance(push_destination, pusher_pb2.PushDestination)
               and not push_destination.filesystem.base_directory):
             raise ValueError("push_destination must be a filesystem destination with a base_directory")
-        options = ServingPushOptions(model_name=model_name, keep_versions=keep_versions, check_ops=check_ops)
-        super().__init__(model=model, model_blessing=model_blessing, infra_blessing=infra_blessing,
-                         push_destination=push_destination, custom_config=options.to_custom_config())
+        if model is None and infra_blessing is None:
+            raise ValueError("pass the model (or an infra_blessing that holds one)")
+        options = ServingPushOptions(model_name=model_name, keep_versions=keep_versions, check_ops=check_ops,
+                                     canary=canary, canary_timeout_s=canary_timeout_s)
+        # TFX's Pusher.__init__ builds a plain PusherSpec, which has no `examples`: build ours as it does.
+        spec = ServingPusherSpec(
+            model=model, model_blessing=model_blessing, infra_blessing=infra_blessing, examples=examples,
+            push_destination=push_destination, custom_config=json_utils.dumps(options.to_custom_config()),
+            pushed_model=types.Channel(type=standard_artifacts.PushedModel))
+        base_component.BaseComponent.__init__(self, spec=spec)

@@ -1,6 +1,7 @@
 """PipelineConfig: YAML in, flags over it, every bad value named."""
 
 import dataclasses
+import os
 
 import pytest
 
@@ -225,3 +226,26 @@ def test_bad_budget_values_name_the_field_and_the_value(overrides, message):
     with pytest.raises(ConfigError) as error:
         PipelineConfig().with_overrides(overrides)
     assert message in str(error.value)
+
+
+def test_a_remote_output_dir_needs_a_local_metadata_file_and_s3_reaches_the_beam_workers(tmp_path):
+    from pipeline.pipeline import create_pipeline
+    from pipeline import inputs, sample_data
+
+    with pytest.raises(ConfigError, match=r"orchestration.metadata_file must be a local path .*'s3://b/out/metadata"
+                                          r"\.sqlite' from the remote orchestration.output_dir; set it"):
+        PipelineConfig().with_overrides({"orchestration.output_dir": "s3://b/out"})
+    with pytest.raises(ConfigError, match=r"orchestration.metadata_file must be a local path .*'gs://b/m.sqlite'$"):
+        PipelineConfig().with_overrides({"orchestration.metadata_file": "gs://b/m.sqlite"})
+    sample_data.write_span(str(tmp_path / "data"), 1, train_rows=40, dev_rows=10)
+    config = PipelineConfig().with_overrides({
+        "data.path": str(tmp_path / "data"), "orchestration.output_dir": "s3://b/out",
+        "orchestration.metadata_file": "meta/m.sqlite", "serving.serving_dir": "s3://b/serving"}).resolved()
+    assert config.orchestration.metadata_path == os.path.abspath(os.path.join("meta", "m.sqlite"))
+    assert config.orchestration.pipeline_root == "s3://b/out/pipeline_root"
+    pipeline = create_pipeline(config, inputs.plan_input(config.data))
+    assert "--beam_plugins=tensorflow_io" in pipeline.beam_pipeline_args  # tensorflow-io in every Beam worker
+    local = PipelineConfig().with_overrides({"data.path": str(tmp_path / "data"),
+                                             "orchestration.output_dir": str(tmp_path / "out")}).resolved()
+    assert not any("beam_plugins" in arg for arg in create_pipeline(local, inputs.plan_input(local.data))
+                   .beam_pipeline_args)

@@ -17,9 +17,9 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2,
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_log_pb2,
-                                     prediction_service_pb2_grpc, regression_pb2)
+                                     prediction_service_pb2_grpc)
 
 from serving import contract
 from serving.batching import BatchingConfig
@@ -27,15 +27,16 @@ from serving.client import SIGNATURE_DEF_FIELD, ClientConfig, ServingClient
 from serving.model_manager import ModelConfig, VersionPolicy
 from serving.server import LocalModelServer, ServerConfig
 from tests.serving.support import tiny_task
-from tests.serving.support.exports import MODEL, in_process, push, start_server, string_tensor, tiny_exports, wait_for
+from tests.serving.support.bad_requests import BAD_REQUESTS, MAX_REQUEST_BATCH, MAX_TEXT_BYTES, T
+from tests.serving.support.bad_requests import predict as _predict
+from tests.serving.support.bad_requests import spec as _spec
+from tests.serving.support.bad_requests import strings as _text
+from tests.serving.support.exports import MODEL, in_process, push, start_server, tiny_exports, wait_for
 
 TEXTS = ["a good and lovely film", "", "The plot was grim, dull and tedious.", "ünïcode 文字 " * 30]
 
 
-# --- a served model with small limits, for the bad-request table ---------------------------------------------
-
-MAX_REQUEST_BATCH = 8
-MAX_TEXT_BYTES = 2000
+# --- a served model with small limits (tests/serving/support/bad_requests.py), for the bad-request table -----
 
 
 @pytest.fixture(scope="module")
@@ -57,95 +58,6 @@ def stubs(server):
     channel = grpc.insecure_channel(server.address)
     yield (prediction_service_pb2_grpc.PredictionServiceStub(channel), model_service_pb2_grpc.ModelServiceStub(channel))
     channel.close()
-
-
-def _spec(name=MODEL, signature=None, version=None, label=None):
-    spec = model_pb2.ModelSpec(name=name)
-    if signature is not None:
-        spec.signature_name = signature
-    if version is not None:
-        spec.version.value = version
-    if label is not None:
-        spec.version_label = label
-    return spec
-
-
-def _predict(spec=None, **inputs):
-    request = predict_pb2.PredictRequest(model_spec=spec or _spec())
-    for key, value in inputs.items():
-        request.inputs[key].CopyFrom(value)
-    return request
-
-
-def _classify(spec=None, examples=()):
-    request = classification_pb2.ClassificationRequest(model_spec=spec or _spec(signature=contract.CLASSIFY_SIGNATURE))
-    for example in examples:
-        request.input.example_list.examples.add().ParseFromString(example)
-    return request
-
-
-def _text(*values):
-    return string_tensor(list(values))
-
-
-T, P = contract.TEXT_INPUT, contract.TEXT_PAIR_INPUT
-INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
-# (case, service ("predict" or "model"), method, request, status code, text the message must contain)
-BAD_REQUESTS = [
-    ("unknown model", "predict", "Predict", _predict(_spec("nope"), **{T: _text("x")}), NOT_FOUND,
-     "Servable not found for request: Latest(nope)"),
-    ("unknown version", "predict", "Predict", _predict(_spec(version=99), **{T: _text("x")}), NOT_FOUND,
-     f"Servable not found for request: Specific({MODEL}, 99)"),
-    ("unknown version label", "predict", "Predict", _predict(_spec(label="canary"), **{T: _text("x")}), INVALID,
-     "Unrecognized servable version label: canary"),
-    ("no model name", "predict", "Predict", _predict(_spec(""), **{T: _text("x")}), INVALID,
-     "ModelSpec has no name specified."),
-    ("unknown signature", "predict", "Predict", _predict(_spec(signature="nope"), **{T: _text("x")}),
-     grpc.StatusCode.FAILED_PRECONDITION, 'Serving signature key "nope" not found.'),
-    ("no input", "predict", "Predict", _predict(), INVALID,
-     "input size does not match signature: 0!=1 len({}) != len({text}). Sent extra: {}. Missing but required: {text}."),
-    ("extra input", "predict", "Predict", _predict(**{T: _text("x"), P: _text("y")}), INVALID,
-     "input size does not match signature: 2!=1 len({text,text_pair}) != len({text}). Sent extra: {text_pair}. "
-     "Missing but required: {}."),
-    ("wrong input name", "predict", "Predict", _predict(**{P: _text("x")}), INVALID,
-     "input tensor alias not found in signature: text_pair. Inputs expected to be in the set {text}."),
-    ("wrong dtype", "predict", "Predict", _predict(**{T: tf.make_tensor_proto([1.0, 2.0], dtype=tf.float32)}), INVALID,
-     "input 'text': expects DT_STRING, got DT_FLOAT"),
-    ("wrong shape", "predict", "Predict", _predict(**{T: string_tensor([["a"], ["b"]])}), INVALID,
-     "input 'text': expects shape [None], got [2, 1]"),
-    ("scalar", "predict", "Predict", _predict(**{T: tf.make_tensor_proto(b"a", dtype=tf.string)}), INVALID,
-     "expects shape [None], got []"),
-    ("empty batch", "predict", "Predict", _predict(**{T: tf.make_tensor_proto([], dtype=tf.string, shape=[0])}),
-     INVALID, "empty batch"),
-    ("oversized batch", "predict", "Predict", _predict(**{T: _text(*["x"] * (MAX_REQUEST_BATCH + 1))}), INVALID,
-     f"Task size {MAX_REQUEST_BATCH + 1} is larger than maximum input batch size {MAX_REQUEST_BATCH}"),
-    ("oversized text", "predict", "Predict", _predict(**{T: _text("ok", "x" * (MAX_TEXT_BYTES + 1))}), INVALID,
-     f"input 'text' element 1: {MAX_TEXT_BYTES + 1} bytes, more than the server's limit of {MAX_TEXT_BYTES}"),
-    ("unknown output filter", "predict", "Predict",
-     predict_pb2.PredictRequest(model_spec=_spec(), inputs={T: _text("x")}, output_filter=["logits"]), INVALID,
-     "output tensor alias not found in signature: logits"),
-    ("not tf.Examples", "predict", "Predict",
-     _predict(_spec(signature=contract.EXAMPLES_SIGNATURE), **{contract.EXAMPLES_INPUT: _text("not a proto")}),
-     INVALID, "Could not parse example input"),
-    ("classify: unknown signature", "predict", "Classify", _classify(_spec(signature="nope"), [b""]), INVALID,
-     "No signature was found with the name: nope"),
-    ("classify: a predict signature", "predict", "Classify", _classify(_spec(), [b""]), INVALID,
-     "Expected classification signature method_name to be tensorflow/serving/classify. "
-     "Was: tensorflow/serving/predict"),
-    ("classify: no examples", "predict", "Classify", _classify(), INVALID, "Input is empty."),
-    ("metadata: no model spec", "predict", "GetModelMetadata",
-     get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=[SIGNATURE_DEF_FIELD]), INVALID, "Missing ModelSpec"),
-    ("metadata: no field", "predict", "GetModelMetadata", get_model_metadata_pb2.GetModelMetadataRequest(
-        model_spec=_spec()), INVALID, "GetModelMetadataRequest must specify at least one metadata_field"),
-    ("metadata: unknown field", "predict", "GetModelMetadata", get_model_metadata_pb2.GetModelMetadataRequest(
-        model_spec=_spec(), metadata_field=["labels"]), INVALID, "Metadata field labels is not supported"),
-    ("status: unknown model", "model", "GetModelStatus", get_model_status_pb2.GetModelStatusRequest(
-        model_spec=_spec("nope")), NOT_FOUND, "Could not find any versions of model nope"),
-    ("status: unknown version", "model", "GetModelStatus", get_model_status_pb2.GetModelStatusRequest(
-        model_spec=_spec(version=99)), NOT_FOUND, f"Could not find version 99 of model {MODEL}"),
-    ("regress", "predict", "Regress", regression_pb2.RegressionRequest(model_spec=_spec()),
-     grpc.StatusCode.UNIMPLEMENTED, "no regression signature"),
-]
 
 
 @pytest.mark.parametrize("case,service,method,request_,code,message", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Optional
 
+from text_contract import storage
 from text_contract.storage import publish_directory
 from trainer.checkpoints.original import (
     ImportReport,
@@ -29,9 +29,9 @@ def config_for_original(src: str, config: Optional[str]) -> Optional[AlbertConfi
 
     if config:
         return get_preset(config) if config in PRESETS else AlbertConfig.from_json_file(config)
-    directory = src if os.path.isdir(src) else os.path.dirname(os.path.abspath(src))
+    directory = src if storage.isdir(src) else os.path.dirname(src if storage.is_remote(src) else os.path.abspath(src))
     for candidate in (os.path.join(directory, CONFIG_FILE), os.path.join(directory, "assets", CONFIG_FILE)):
-        if os.path.exists(candidate):
+        if storage.exists(candidate):
             return AlbertConfig.from_json_file(candidate)
     return None
 
@@ -103,10 +103,12 @@ def save_converted(model, out_dir: str, report: ImportReport, source_format: str
 
 def save_model_directory(model, out_dir: str, summary: dict, *, overwrite: bool = False) -> str:
     """Writes config, weights and `summary` (plus the model class) into `out_dir`, atomically: a failure
-    leaves no half directory, and an existing non-empty `out_dir` is kept unless `overwrite`."""
+    leaves no half directory, and an existing non-empty `out_dir` is kept unless `overwrite`. A remote
+    `out_dir` is built locally (Keras writes its .h5 weights to local files) and copied (`publish_directory`)."""
     from trainer.encoder import AlbertEncoder
 
-    if os.path.exists(out_dir) and os.listdir(out_dir) and not overwrite:
+    storage.register_filesystem(out_dir)
+    if storage.isdir(out_dir) and storage.listdir(out_dir) and not overwrite:
         raise FileExistsError(f"{out_dir}: exists and is not empty (pass --overwrite to replace it)")
     encoder = model if isinstance(model, AlbertEncoder) else model.encoder
     summary = {**summary, "model": type(model).__name__, "parameters": int(model.count_params())}
@@ -114,21 +116,21 @@ def save_model_directory(model, out_dir: str, summary: dict, *, overwrite: bool 
     def write(staging: str) -> None:
         encoder.albert_config.to_json_file(os.path.join(staging, CONFIG_FILE))
         model.save_weights(os.path.join(staging, WEIGHTS_FILE))
-        with open(os.path.join(staging, SUMMARY_FILE), "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
+        storage.write_json(os.path.join(staging, SUMMARY_FILE), summary)
 
-    return publish_directory(out_dir, write)
+    return publish_directory(out_dir, write, written_last=(SUMMARY_FILE,))
 
 
 def load_converted(directory: str):
-    """The model that `save_converted` wrote (an `AlbertPretrainer` when heads were imported)."""
+    """The model that `save_converted` wrote (an `AlbertPretrainer` when heads were imported); `directory` may
+    be remote (its weights file is read through a local copy: Keras reads .h5 files from local paths)."""
+    storage.register_filesystem(directory)
     summary_path = os.path.join(directory, SUMMARY_FILE)
-    try:
-        with open(summary_path, encoding="utf-8") as handle:
-            summary = json.load(handle)
-    except FileNotFoundError:
-        raise WeightImportError(f"{directory}: no {SUMMARY_FILE}; not a directory written by albert-tfx convert") from None
+    if not storage.exists(summary_path):
+        raise WeightImportError(f"{directory}: no {SUMMARY_FILE}; not a directory written by albert-tfx convert")
+    summary = storage.read_json(summary_path)
     albert_config = AlbertConfig.from_json_file(os.path.join(directory, CONFIG_FILE))
     model = build_model(albert_config, summary["model"] == "AlbertPretrainer")
-    model.load_weights(os.path.join(directory, WEIGHTS_FILE))
+    with storage.local_copy(os.path.join(directory, WEIGHTS_FILE)) as weights:
+        model.load_weights(weights)
     return model
