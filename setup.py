@@ -30,6 +30,7 @@ setup(
         "kfp>=2.5,<2.6",
         "aiohttp>=3.9,<4",  # the REST API of `albert-tfx serve` (serving/rest.py)
         "prometheus-client>=0.20,<1",  # its metrics (serving/metrics.py)
+        "psutil>=7,<8",  # ending a run's child processes on SIGINT/SIGTERM (pipeline/interrupts.py)
     ],
     extras_require={
         "airflow": ["apache-airflow>=2.10,<3"],

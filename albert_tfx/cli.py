@@ -81,14 +81,19 @@ def _pipeline_config(args):
 
 
 def _cmd_run(args) -> int:
+    from pipeline import beam_worker  # noqa: F401  (its exit hook: Beam steps that run in this process)
     from pipeline import local_runner
 
     config = _pipeline_config(args)
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0
-    summary = local_runner.run(config, report=lambda line: print(line, file=sys.stderr, flush=True))
-    print("\n".join(summary.lines()))
+    from pipeline import interrupts
+
+    # SIGINT/SIGTERM: stops the Beam workers and other children, one line on stderr, exit 130/143.
+    with interrupts.StopOnSignals("albert-tfx run"):
+        summary = local_runner.run(config, report=lambda line: print(line, file=sys.stderr, flush=True))
+        print("\n".join(summary.lines()))
     return 0
 
 
@@ -133,6 +138,7 @@ def _cmd_serve(args) -> int:
     import logging
 
     from serving.batching import BatchingConfig
+    from serving.client import read_token_file
     from serving.model_manager import read_model_config_file
     from serving.server import ServerConfig, serve_until_signalled
 
@@ -147,6 +153,8 @@ def _cmd_serve(args) -> int:
                    grace_s=args.grace_seconds, warmup=not args.no_warmup, ssl_cert_file=args.ssl_cert,
                    ssl_key_file=args.ssl_key, rest_port=args.rest_port)
     try:
+        if args.auth_token_file:
+            options["auth_token"] = read_token_file(args.auth_token_file)
         if args.model_config_file:
             config = ServerConfig(models=tuple(read_model_config_file(args.model_config_file)), **options)
         else:
@@ -156,7 +164,7 @@ def _cmd_serve(args) -> int:
             base_path = args.model_base_path if storage.is_remote(args.model_base_path) \
                 else os.path.abspath(args.model_base_path)
             config = ServerConfig.for_base_path(base_path, args.model_name, **options)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"albert-tfx serve: error: {error}", file=sys.stderr)
         return 2
 
@@ -188,7 +196,8 @@ def _cmd_predict(args) -> int:
         config = client_lib.ClientConfig(
             target=args.server, model_name=args.model, version=args.version, version_label=args.version_label,
             deadline_s=args.deadline, retries=args.retries, batch_size=args.batch_size, tls=args.tls or bool(args.ca_cert),
-            ca_cert=args.ca_cert, metadata=client_lib.parse_metadata(args.metadata or ()))
+            ca_cert=args.ca_cert, metadata=client_lib.parse_metadata(args.metadata or ()),
+            auth_token=client_lib.read_token_file(args.auth_token_file) if args.auth_token_file else None)
         with client_lib.ServingClient(config) as client:
             if args.status:
                 output = client_lib.status_json(args.model, client.model_status(args.version))
@@ -215,7 +224,7 @@ def _cmd_predict(args) -> int:
 def _add_serving_commands(commands) -> None:
     """`serve` and `predict`: the local TF-Serving-API server and its gRPC client."""
     from serving.contract import PREDICT_SIGNATURE
-    from serving.deploy import REST_PORT
+    from serving.deploy import CLIENT_DEADLINE_S, CLIENT_RETRIES, REST_PORT
     from serving.layout import DEFAULT_MODEL_NAME
 
     serve = commands.add_parser("serve", help="serve exports over TF Serving's gRPC and REST APIs (a development "
@@ -242,6 +251,8 @@ def _add_serving_commands(commands) -> None:
     serve.add_argument("--no-warmup", action="store_true", help="skip replaying assets.extra warmup requests")
     serve.add_argument("--ssl-cert", help="PEM certificate chain: serve TLS (with --ssl-key)")
     serve.add_argument("--ssl-key", help="PEM private key for --ssl-cert")
+    serve.add_argument("--auth-token-file", metavar="PATH", help="require 'authorization: Bearer <token>' (the "
+                       "file's one line) on every gRPC call and REST /v1/ request")
     serve.add_argument("--verbose", action="store_true", help="log every call")
     serve.set_defaults(handler=_cmd_serve)
 
@@ -260,8 +271,12 @@ def _add_serving_commands(commands) -> None:
     predict.add_argument("--text-feature", action="append", help="raw feature name(s) the model was trained on, "
                                                                  "for --classify")
     predict.add_argument("--batch-size", type=int, default=64, help="texts per request (default 64)")
-    predict.add_argument("--deadline", type=float, default=10.0, help="seconds per request, retries included")
-    predict.add_argument("--retries", type=int, default=3, help="retries on UNAVAILABLE, with backoff (default 3)")
+    predict.add_argument("--deadline", type=float, default=CLIENT_DEADLINE_S,
+                         help=f"seconds per request, retries included (default {CLIENT_DEADLINE_S:g})")
+    predict.add_argument("--retries", type=int, default=CLIENT_RETRIES, help="retries on UNAVAILABLE, each on a "
+                         f"fresh connection after a growing backoff, within the deadline (default {CLIENT_RETRIES})")
+    predict.add_argument("--auth-token-file", metavar="PATH", help="send 'authorization: Bearer <token>' (the "
+                         "file's one line), for albert-tfx serve --auth-token-file or a gateway")
     predict.add_argument("--tls", action="store_true", help="connect with TLS (system roots unless --ca-cert)")
     predict.add_argument("--ca-cert", help="PEM CA certificate to trust (implies --tls)")
     predict.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="gRPC metadata on every call, "
@@ -317,12 +332,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     from trainer.checkpoints import WeightImportError
     from trainer.config import ConfigError
 
+    from components.data_counts import DataError
     from pipeline.configs import ConfigError as PipelineConfigError
     from pipeline.inputs import InputError
 
     try:
         return args.handler(args)
-    except (ConfigError, PipelineConfigError, InputError, WeightImportError, FileExistsError,
+    # The user's input or data is wrong (the message names the file, split or key): one line, no traceback file.
+    except (ConfigError, PipelineConfigError, InputError, DataError, WeightImportError, FileExistsError,
             FileNotFoundError) as error:
         print(f"albert-tfx {args.command}: error: {error}", file=sys.stderr)
         return 2

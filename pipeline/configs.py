@@ -35,6 +35,7 @@ import re
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from components import data_counts  # plain Python: the cap on skipped rows
 from components.class_metrics_evaluator import chance  # plain Python: the blessing metrics' names
 from components.pretraining_data import generation  # numpy only: the generation settings' defaults
 from serving import canary as serving_canary
@@ -62,6 +63,9 @@ REQUIRED_BEAM_OPTIONS = {
     "portable": ("job_endpoint",),
 }
 DATAFLOW_GCS_OPTIONS = ("temp_location", "staging_location")  # Dataflow stages and writes on Cloud Storage only
+# Imported by each DirectRunner worker process: frees what Beam keeps alive before the interpreter's teardown,
+# where it printed TensorFlow tracebacks (the module's docstring).
+BEAM_WORKER_PLUGIN = "pipeline.beam_worker"
 # Beam options the config sets itself, each from one orchestration field.
 _OWNED_BEAM_OPTIONS = {"runner": "orchestration.beam_runner", "direct_num_workers": "orchestration.beam_num_workers",
                        "direct_running_mode": "orchestration.beam_running_mode"}
@@ -103,10 +107,16 @@ class DataConfig:
     eval_fraction: float = 0.1
     # A curated schema (schema.pbtxt) to validate every span against (ImportSchemaGen); default: inferred.
     schema_file: Optional[str] = None
+    # The run fails when more than this fraction of a split's rows is unreadable (why 0.1: data_counts).
+    max_skipped_fraction: float = data_counts.DEFAULT_MAX_SKIPPED_FRACTION
 
     def validate(self) -> None:
         if not self.path:
             raise ConfigError("data.path is empty")
+        try:
+            data_counts.check_max_skipped_fraction(self.max_skipped_fraction, "data.max_skipped_fraction")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         _choice("data.format", self.format, DATA_FORMATS)
         _choice("data.quoting", self.quoting, QUOTINGS)
         if self.delimiter is not None and len(self.delimiter) != 1:
@@ -518,13 +528,15 @@ class OrchestrationConfig:
 
     def beam_args(self) -> List[str]:
         """The Beam pipeline args of every Beam step, on every orchestrator (local, Kubeflow, Airflow): the
-        runner, DirectRunner's workers (direct only: no other runner gets DirectRunner options), then
-        `beam_pipeline_args`."""
+        runner, DirectRunner's workers (direct only: no other runner gets DirectRunner options) and, when they
+        are processes, `BEAM_WORKER_PLUGIN`, then `beam_pipeline_args`."""
         args = [f"--runner={BEAM_RUNNERS[self.beam_runner]}"]
         if self.beam_runner == "direct":
             args.append(f"--direct_num_workers={self.beam_num_workers}")
             if self.beam_num_workers > 1:
                 args.append(f"--direct_running_mode={self.beam_running_mode}")
+                if self.beam_running_mode == "multi_processing":
+                    args.append(f"--beam_plugins={BEAM_WORKER_PLUGIN}")
         return args + list(self.beam_pipeline_args)
 
 
@@ -706,11 +718,21 @@ class PipelineConfig:
 
         if not os.path.isfile(path):
             raise ConfigError(f"config file {path} does not exist")
-        with open(path, encoding="utf-8") as handle:
-            try:
-                values = yaml.safe_load(handle) or {}
-            except yaml.YAMLError as error:
-                raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise ConfigError(f"config file {path} cannot be read: {error.strerror or error}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:  # a config error like any other, not a crash: say where
+            line = data.count(b"\n", 0, error.start) + 1
+            raise ConfigError(f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} "
+                              f"(line {line}): {error.reason}; save the file as UTF-8") from None
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
         return cls.from_dict(values, source=path)
 
     def to_dict(self) -> Dict[str, Any]:

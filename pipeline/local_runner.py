@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from components.class_metrics_evaluator import chance as evaluator_chance
 from components.class_metrics_evaluator import gate as evaluator_gate
 from components.serving_pusher import CANARY_FAILURE_PROPERTY
-from pipeline import inputs
+from pipeline import inputs, interrupts
 from pipeline.configs import PipelineConfig
 from text_contract import storage
 
@@ -46,11 +46,14 @@ class RunSummary:
     gate: Optional[evaluator_gate.GateReport] = None
     # Why the canary before the push blocked it (serving/canary.py); None when it passed or did not run.
     canary_failure: Optional[str] = None
+    # What the data steps read, kept, skipped by reason and truncated, and the labels: "<component>: <counts>".
+    data: List[str] = dataclasses.field(default_factory=list)
 
     def lines(self) -> List[str]:
         lines = [f"pipeline finished in {self.seconds / 60:.1f} min; outputs in {self.output_dir}"]
         if self.span is not None:
             lines.append(f"data span: {self.span}")
+        lines += self.data
         if self.training:
             lines.append(_training_line(self.training))
         if self.metrics:
@@ -79,8 +82,10 @@ class _Progress:
     which absl drops INFO records before any handler sees them.
     """
 
-    def __init__(self, absl_logging, total: int, report: Callable[[str], None]):
+    def __init__(self, absl_logging, total: int, report: Callable[[str], None],
+                 describe: Callable[[str], List[str]] = lambda name: []):
         self._absl_logging, self.total, self.report = absl_logging, total, report
+        self.describe = describe  # a finished component -> what it did with the data (`component_data_lines`)
         self.started: Dict[str, float] = {}
         self.finished: List[str] = []
 
@@ -103,7 +108,8 @@ class _Progress:
         else:
             self.finished.append(name)
             took = time.time() - self.started.get(name, time.time())
-            self.report(f"[{len(self.finished)}/{self.total}] {name} done ({took:.0f}s)")
+            details = "; ".join(self.describe(name))
+            self.report(f"[{len(self.finished)}/{self.total}] {name} done ({took:.0f}s)" + (f": {details}" if details else ""))
 
 
 def _training_line(training: Dict[str, Any]) -> str:
@@ -114,6 +120,8 @@ def _training_line(training: Dict[str, Any]) -> str:
         line += f" at sequence length {training['max_seq_length']}"
     if training.get("stopped_early"):
         line += ", stopped early"
+    if training.get("resumed_from_step"):  # an execution killed or preempted before, whose checkpoints it found
+        line += f", resumed at step {training['resumed_from_step']} of {training['planned_steps']}"
     selected = training.get("selected")
     if selected:
         return line + f"; kept the checkpoint of step {selected['step']} ({selected['metric']} {selected['value']:.4f})"
@@ -127,7 +135,7 @@ def _training_record(store, pipeline_name: str) -> Dict[str, Any]:
     from tfx.utils import path_utils
 
     from serving import contract
-    from trainer.run_fn import TRAINING_CONFIG_KEY, TRAINING_SUMMARY_KEY
+    from trainer.run_fn import RESUMED_FROM_STEP_KEY, TRAINING_CONFIG_KEY, TRAINING_SUMMARY_KEY
 
     context = store.get_context_by_type_and_name("pipeline", pipeline_name)
     models = [] if context is None else [
@@ -140,6 +148,7 @@ def _training_record(store, pipeline_name: str) -> Dict[str, Any]:
             record = dict(extra.get(TRAINING_SUMMARY_KEY) or {})
             if record:  # the length the Transform padded to (derived from the data unless fixed)
                 record["max_seq_length"] = (extra.get(TRAINING_CONFIG_KEY) or {}).get("max_seq_length")
+                record["resumed_from_step"] = extra.get(RESUMED_FROM_STEP_KEY)
             return record
     return {}
 
@@ -161,6 +170,66 @@ def _property(artifact, name: str):
     return value.int_value if value.HasField("int_value") else value.string_value
 
 
+def _describers() -> Dict[str, List[Callable[[Any], Optional[str]]]]:
+    """ML Metadata artifact type -> the functions that say, in one line, what the component that wrote such an
+    artifact did with the data (the first that answers is used; each is its component's own)."""
+    from components import artifacts
+    from components.pretraining_data import executor as pretraining_data
+    from components.sentencepiece_vocab import training as vocabulary
+    from components.strict_example_validator import executor as example_validator
+    from components.text_example_gen import summary as example_gen
+
+    return {
+        "Examples": [lambda a: example_gen.describe(a.uri), lambda a: pretraining_data.describe(a.uri)],
+        artifacts.SentencePieceModel.TYPE_NAME: [lambda a: vocabulary.describe(a.uri)],
+        "ExampleAnomalies": [lambda a: example_validator.describe(a.custom_properties)],
+    }
+
+
+def _data_lines(store, pipeline_name: str, node_id: str, describers) -> List[str]:
+    """The descriptions of the outputs of `node_id`'s newest completed (or cached) execution."""
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.dsl.compiler import compiler_utils, constants
+
+    context = store.get_context_by_type_and_name(constants.NODE_CONTEXT_TYPE_NAME,
+                                                 compiler_utils.node_context_name(pipeline_name, node_id))
+    done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    executions = [] if context is None else [
+        e for e in store.get_executions_by_context(context.id) if e.last_known_state in done]
+    if not executions:
+        return []
+    newest = max(executions, key=lambda e: e.id)
+    outputs = [event.artifact_id for event in store.get_events_by_execution_ids([newest.id])
+               if event.type == metadata_store_pb2.Event.OUTPUT]
+    lines = []
+    for artifact in store.get_artifacts_by_id(outputs):
+        for describe in describers.get(store.get_artifact_types_by_id([artifact.type_id])[0].name, []):
+            text = describe(artifact)
+            if text:
+                lines.append(text)
+                break
+    return lines
+
+
+def component_data_lines(config: PipelineConfig, node_id: str) -> List[str]:
+    """What component `node_id` read, kept, skipped by reason and truncated (or found in the labels), from its
+    newest execution's outputs in ML Metadata; [] for a component that reads no rows."""
+    from tfx.orchestration import metadata
+
+    with metadata.Metadata(metadata.sqlite_metadata_connection_config(config.orchestration.metadata_path)) as m:
+        return _data_lines(m.store, config.orchestration.pipeline_name, node_id, _describers())
+
+
+def _describe_safely(config: PipelineConfig, node_id: str) -> List[str]:
+    try:
+        return component_data_lines(config, node_id)
+    except Exception as error:  # a progress line must never fail the run it reports on; the summary retries
+        from absl import logging
+
+        logging.warning("no data counts for %s: %s", node_id, error)
+        return []
+
+
 def _eval_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     """{"candidate"|"baseline": {metric: value}} for the overall slice of a ModelEvaluation."""
     return {"baseline" if model_name == BASELINE_MODEL_NAME else "candidate": metrics
@@ -177,6 +246,8 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         evaluation = _latest(store, "ModelEvaluation", name)
         pushed = _latest(store, "PushedModel", name)
         training = _training_record(store, name)
+        describers = _describers()
+        data = [f"{node}: {line}" for node in components for line in _data_lines(store, name, node, describers)]
     metrics = _eval_metrics(evaluation.uri) if evaluation is not None else {}
     blessed = _property(blessing, "blessed")
     return RunSummary(
@@ -186,12 +257,19 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         pushed=bool(_property(pushed, "pushed")), pushed_destination=_property(pushed, "pushed_destination"),
         pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components,
         training=training, gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None else None,
-        canary_failure=_property(pushed, CANARY_FAILURE_PROPERTY))
+        canary_failure=_property(pushed, CANARY_FAILURE_PROPERTY), data=data)
 
 
 def _metrics_text(metrics: Dict[str, float]) -> str:
     """A model's own metrics; the majority-class predictor's figures are the gate's lines."""
     return ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()) if not evaluator_chance.is_majority_figure(k))
+
+
+def _stage(progress: _Progress) -> str:
+    running = [name for name in progress.started if name not in progress.finished]
+    if running:
+        return f"during {running[-1]}"
+    return f"after {progress.finished[-1]}" if progress.finished else "before the first component"
 
 
 def _quiet_beam_workers() -> None:
@@ -229,10 +307,12 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
 
     _quiet_beam_workers()
     absl_logging = local_dag_runner.logging
-    local_dag_runner.logging = _Progress(absl_logging, len(names), report)
+    local_dag_runner.logging = progress = _Progress(absl_logging, len(names), report,
+                                                    describe=lambda name: _describe_safely(config, name))
     started = time.time()
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        with interrupts.stage(lambda: _stage(progress)):  # what an interrupt line names
+            tfx.orchestration.LocalDagRunner().run(pipeline)
     finally:
         local_dag_runner.logging = absl_logging
     return summarize(config, started, names, plan.span)
@@ -245,8 +325,9 @@ def main(argv=None) -> int:
     parser.add_argument("--config", help="a pipeline YAML file (default: the built-in defaults)")
     args = parser.parse_args(argv)
     config = PipelineConfig.from_yaml(args.config) if args.config else PipelineConfig()
-    summary = run(config)
-    print("\n".join(summary.lines()))
+    with interrupts.StopOnSignals("pipeline.local_runner"):  # a signal: one line, exit 130/143
+        summary = run(config)
+        print("\n".join(summary.lines()))
     return 0
 
 

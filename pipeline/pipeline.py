@@ -58,6 +58,8 @@ def trainer_custom_config(config: PipelineConfig) -> dict:
         transform_options.TEXT_FEATURES_KEY: list(config.data.text_columns),
         run_fn_lib.MODEL_NAME_KEY: config.serving.model_name,
         run_fn_lib.ENCODER_DROPOUT_KEY: config.training.encoder_dropout,
+        # The Trainer's checkpoints live under it, where a re-execution of the same work finds them (run_fn.py).
+        run_fn_lib.PIPELINE_ROOT_KEY: config.orchestration.pipeline_root,
     }
     if config.training.warm_start_from_served:
         values[run_fn_lib.WARM_START_FROM_SERVED_KEY] = config.served_model_dir
@@ -92,7 +94,7 @@ def _example_gen(config: PipelineConfig, plan: inputs.InputPlan):
         return tfx.components.ImportExampleGen(
             input_base=plan.input_base, input_config=input_config, output_config=output_config)
     options = TextOptions(delimiter=plan.delimiter, header=plan.header, column_names=plan.column_names,
-                          quoting=plan.quoting)
+                          quoting=plan.quoting, max_skipped_fraction=config.data.max_skipped_fraction)
     return TextExampleGen(input_base=plan.input_base, options=options, input_config=input_config,
                           output_config=output_config)
 
@@ -114,8 +116,9 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         schema_gen = tfx.components.ImportSchemaGen(schema_file=config.data.schema_file)
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False)
-    example_validator = StrictExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    example_validator = StrictExampleValidator(  # with the label checks: data errors before anything trains
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
+        label_feature=config.data.label_column)
 
     vocabulary = SentencePieceVocab(
         examples=examples,
@@ -158,7 +161,8 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
             # PretrainingDataGen writes one split; no evaluation during pretraining.
             train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.pretraining.train_steps),
             eval_args=tfx.proto.EvalArgs(splits=["train"], num_steps=0),
-            custom_config={run_fn_lib.TRAINING_CONFIG_KEY: config.pretrainer_training_config()},
+            custom_config={run_fn_lib.TRAINING_CONFIG_KEY: config.pretrainer_training_config(),
+                           run_fn_lib.PIPELINE_ROOT_KEY: config.orchestration.pipeline_root},
         ).with_id("Pretrainer")
         components += [pretraining_data, pretrainer]
         base_model = pretrainer.outputs["model"]

@@ -8,9 +8,14 @@ GetModelMetadata. Tensors are converted with TensorFlow's own `tf.make_tensor_pr
   and the answers are joined in order.
 - Deadlines: `deadline_s` bounds each request, retries included.
 - Retries: UNAVAILABLE (server not up yet, restarting, or a full batching queue) is retried with exponential
-  backoff and jitter, `retries` times; every other error is final (retrying a bad request cannot help).
-- TLS (`tls`, `ca_cert`) and per-call metadata (`metadata`, e.g. `authorization=Bearer ...` for a gateway).
-- Errors: `ServingError` names the call, the server, the gRPC status code and the server's message.
+  backoff and jitter, at most `retries` times and while the deadline leaves time for another attempt; every
+  other error is final (retrying a bad request cannot help). Each retry goes out on a fresh channel: a reused
+  channel keeps its own reconnect backoff after failed connects and answers "failed to connect" for seconds
+  after the server is back. The defaults (serving/deploy) ride out a 10-second server restart.
+- TLS (`tls`, `ca_cert`), a bearer token (`auth_token`, for `albert-tfx serve --auth-token-file` or a gateway)
+  and per-call metadata (`metadata`).
+- Errors: `ServingError` names the call, the server, the gRPC status code, the server's message and, when it
+  stopped retrying, whether the deadline or the retry count ran out (`exhausted`).
 
 Classify needs the raw feature names the model was trained on (the export's `text_features`, e.g. `sentence`):
 tf.Examples carry named features, and a feature the model does not know is silently read as empty text, so
@@ -23,8 +28,9 @@ import dataclasses
 import logging
 import random
 import re
+import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
@@ -33,6 +39,8 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      model_pb2, model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
 
 from serving import contract, layout
+from serving.deploy import (CLIENT_BACKOFF_S, CLIENT_DEADLINE_S, CLIENT_MAX_BACKOFF_S, CLIENT_MIN_JITTER,
+                            CLIENT_RETRIES)
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +50,51 @@ RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE})
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # gRPC metadata keys: lower-case letters, digits, '-', '_', '.'; "grpc-" is reserved for gRPC itself.
 _METADATA_KEY = re.compile(r"^[0-9a-z_.\-]+$")
+# The bearer token's metadata key and scheme (RFC 6750), as gateways and `albert-tfx serve --auth-token-file` read it.
+AUTHORIZATION_KEY = "authorization"
+BEARER_PREFIX = "Bearer "
+# A token is one word of visible ASCII: it travels in a header.
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+# The least time worth one more attempt: a refused connection is answered in milliseconds.
+_MIN_ATTEMPT_S = 0.05
+# `ServingError.exhausted`: what ended the retrying.
+DEADLINE_EXHAUSTED = "deadline"
+RETRIES_EXHAUSTED = "retries"
 
 
 class ServingError(RuntimeError):
-    """A call failed: which call, on which server, the gRPC status code and the server's message."""
+    """A call failed: which call, on which server, the gRPC status code, the server's message, and `gave_up` (why
+    the client stopped retrying: the deadline or the retry count ran out) with `exhausted` naming which."""
 
-    def __init__(self, method: str, target: str, code: grpc.StatusCode, details: str, attempts: int = 1):
+    def __init__(self, method: str, target: str, code: grpc.StatusCode, details: str, attempts: int = 1,
+                 exhausted: Optional[str] = None, gave_up: str = ""):
         self.method, self.target, self.code, self.details, self.attempts = method, target, code, details, attempts
+        self.exhausted, self.gave_up = exhausted, gave_up
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        super().__init__(f"{method} on {target} failed{tries}: {code.name}: {details}")
+        reason = f" (gave up: {gave_up})" if gave_up else ""
+        super().__init__(f"{method} on {target} failed{tries}: {code.name}: {details}{reason}")
+
+
+def check_token(token: str, where: str) -> str:
+    """`token` if it can be a bearer token (one word of visible ASCII), else ValueError naming `where`."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        raise ValueError(f"{where}: a bearer token must be one word of visible ASCII characters (no spaces), "
+                         f"got {'an empty one' if not token else 'another value'}")
+    return token
+
+
+def read_token_file(path: str) -> str:
+    """The bearer token in the file `path` (local or remote), surrounding whitespace and newline removed."""
+    try:
+        with tf.io.gfile.GFile(path, "rb") as handle:
+            raw = handle.read()
+    except tf.errors.OpError as error:
+        raise OSError(f"auth token file {path}: cannot read it: {error.message}") from None
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"auth token file {path}: not ASCII text") from None
+    return check_token(text, f"auth token file {path}")
 
 
 def parse_metadata(pairs: Iterable[str]) -> Tuple[Tuple[str, str], ...]:
@@ -72,15 +116,16 @@ class ClientConfig:
     model_name: str = layout.DEFAULT_MODEL_NAME
     version: Optional[int] = None
     version_label: Optional[str] = None
-    deadline_s: float = 10.0
-    retries: int = 3
-    backoff_s: float = 0.1
-    max_backoff_s: float = 2.0
+    deadline_s: float = CLIENT_DEADLINE_S
+    retries: int = CLIENT_RETRIES
+    backoff_s: float = CLIENT_BACKOFF_S
+    max_backoff_s: float = CLIENT_MAX_BACKOFF_S
     batch_size: int = 64
     tls: bool = False
     ca_cert: Optional[str] = None  # PEM file; default: the system's roots
     metadata: Tuple[Tuple[str, str], ...] = ()
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    auth_token: Optional[str] = dataclasses.field(default=None, repr=False)  # sent as `authorization: Bearer ...`
 
     def __post_init__(self):
         host, sep, port = self.target.rpartition(":")
@@ -107,6 +152,17 @@ class ClientConfig:
                                  f"not starting with 'grpc-'")
             if not isinstance(value, bytes) and not key.endswith("-bin") and not value.isascii():
                 raise ValueError(f"metadata {key!r}: a text value must be ASCII (binary keys end in '-bin')")
+        if self.auth_token is not None:
+            check_token(self.auth_token, "auth_token")
+            if any(key == AUTHORIZATION_KEY for key, _ in self.metadata):
+                raise ValueError(f"an auth token and '{AUTHORIZATION_KEY}' metadata both set the authorization: "
+                                 f"give one")
+
+    def call_metadata(self) -> Tuple[Tuple[str, str], ...]:
+        """The metadata sent with every call: `metadata`, and the bearer token when there is one."""
+        if self.auth_token is None:
+            return self.metadata
+        return self.metadata + ((AUTHORIZATION_KEY, BEARER_PREFIX + self.auth_token),)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,18 +286,41 @@ def _check_texts(texts: Sequence[str], text_pairs: Optional[Sequence[str]]) -> N
         raise ValueError(f"{len(texts)} texts but {len(text_pairs)} text pairs: give one pair per text")
 
 
+class _Connection:
+    """One channel, its two stubs, and the calls in flight on it (a replaced channel is closed once idle)."""
+
+    def __init__(self, channel: grpc.Channel):
+        self.channel = channel
+        self.predictions = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        self.models = model_service_pb2_grpc.ModelServiceStub(channel)
+        self.in_flight = 0
+        self.replaced = False
+
+
 class ServingClient:
-    """Calls one model on one server. Use as a context manager, or call `close()`."""
+    """Calls one model on one server. Use as a context manager, or call `close()`. Safe to share between threads.
+
+    A `channel` given here is used as it is and never replaced (its owner decides how it reconnects); without one,
+    the client opens its own and opens a fresh one after UNAVAILABLE.
+    """
 
     def __init__(self, config: ClientConfig, channel: Optional[grpc.Channel] = None):
         self.config = config
-        self._channel = channel or self._open_channel()
-        self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
-        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._owns_channel = channel is None
+        self._lock = threading.Lock()
+        self._connection = _Connection(channel or self._open_channel())
+        self._closed = False
+        self._metadata = config.call_metadata() or None
 
     def _open_channel(self) -> grpc.Channel:
         options = [("grpc.max_receive_message_length", self.config.max_message_bytes),
-                   ("grpc.max_send_message_length", self.config.max_message_bytes)]
+                   ("grpc.max_send_message_length", self.config.max_message_bytes),
+                   # Its own subchannels: gRPC otherwise shares them between channels to the same server, and a
+                   # fresh channel would inherit the old one's reconnect backoff.
+                   ("grpc.use_local_subchannel_pool", 1),
+                   # The channel's own reconnect backoff no longer than ours, for calls that share it meanwhile.
+                   ("grpc.initial_reconnect_backoff_ms", max(1, int(1000 * self.config.backoff_s))),
+                   ("grpc.max_reconnect_backoff_ms", max(1, int(1000 * self.config.max_backoff_s)))]
         if not self.config.tls:
             return grpc.insecure_channel(self.config.target, options=options)
         roots = None
@@ -251,7 +330,36 @@ class ServingClient:
         return grpc.secure_channel(self.config.target, grpc.ssl_channel_credentials(root_certificates=roots), options)
 
     def close(self) -> None:
-        self._channel.close()
+        with self._lock:
+            self._closed = True
+            channel = self._connection.channel
+        channel.close()
+
+    def _acquire(self) -> _Connection:
+        with self._lock:
+            connection = self._connection
+            connection.in_flight += 1
+            return connection
+
+    def _release(self, connection: _Connection) -> None:
+        with self._lock:
+            connection.in_flight -= 1
+            idle_and_replaced = connection.replaced and connection.in_flight == 0
+        if idle_and_replaced:
+            connection.channel.close()
+
+    def _reconnect(self, failed: _Connection) -> None:
+        """Replaces the channel `failed` went out on (once, however many calls failed on it) with a fresh one."""
+        if not self._owns_channel:
+            return
+        with self._lock:
+            if self._closed or self._connection is not failed:
+                return
+            self._connection = _Connection(self._open_channel())
+            failed.replaced = True
+            idle = failed.in_flight == 0
+        if idle:  # calls still in flight on it may succeed; the last one to finish closes it
+            failed.channel.close()
 
     def __enter__(self) -> "ServingClient":
         return self
@@ -320,18 +428,18 @@ class ServingClient:
 
     def call_predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
         """One Predict call of a ready-made request (deadline and retries applied)."""
-        return self._call("Predict", self._predictions.Predict, request)
+        return self._call("Predict", "predictions", request)
 
     def call_classify(self, request: classification_pb2.ClassificationRequest
                       ) -> classification_pb2.ClassificationResponse:
-        return self._call("Classify", self._predictions.Classify, request)
+        return self._call("Classify", "predictions", request)
 
     def model_status(self, version: Optional[int] = None) -> List[VersionStatus]:
         """GetModelStatus: every version the server knows of this model (or just `version`), newest first."""
         spec = model_pb2.ModelSpec(name=self.config.model_name)
         if version is not None:
             spec.version.value = version
-        response = self._call("GetModelStatus", self._models.GetModelStatus,
+        response = self._call("GetModelStatus", "models",
                               get_model_status_pb2.GetModelStatusRequest(model_spec=spec))
         return [VersionStatus(s.version, get_model_status_pb2.ModelVersionStatus.State.Name(s.state),
                               int(s.status.error_code), s.status.error_message)
@@ -341,7 +449,7 @@ class ServingClient:
         """GetModelMetadata: the SignatureDefs of the version the config asks for (default: the newest)."""
         request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=self.model_spec(),
                                                                  metadata_field=[SIGNATURE_DEF_FIELD])
-        response = self._call("GetModelMetadata", self._predictions.GetModelMetadata, request)
+        response = self._call("GetModelMetadata", "predictions", request)
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         if not response.metadata[SIGNATURE_DEF_FIELD].Unpack(signature_map):
             raise ServingError("GetModelMetadata", self.config.target, grpc.StatusCode.INTERNAL,
@@ -374,29 +482,48 @@ class ServingClient:
         size = self.config.batch_size
         return [(start, min(start + size, count)) for start in range(0, count, size)]
 
-    def _call(self, method: str, stub_method: Callable, request):
-        """Calls with the deadline, the metadata and retries with backoff on UNAVAILABLE."""
-        deadline = time.monotonic() + self.config.deadline_s
+    def _call(self, method: str, service: str, request):
+        """Calls `method` of `service` ("predictions" or "models") with the deadline and the metadata, retrying
+        UNAVAILABLE on a fresh channel after a jittered exponential backoff."""
+        config = self.config
+        deadline = time.monotonic() + config.deadline_s
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServingError(method, self.config.target, grpc.StatusCode.DEADLINE_EXCEEDED,
-                                   f"deadline of {self.config.deadline_s:g} s passed", attempt - 1)
+            connection = self._acquire()
             try:
-                return stub_method(request, timeout=remaining, metadata=self.config.metadata or None)
+                return getattr(getattr(connection, service), method)(
+                    request, timeout=max(0.0, deadline - time.monotonic()), metadata=self._metadata)
             except grpc.RpcError as error:
                 code, details = error.code(), error.details() or ""
-                retry_in = min(self.config.max_backoff_s, self.config.backoff_s * 2 ** (attempt - 1))
-                retry_in *= random.uniform(0.5, 1.0)  # jitter: clients that failed together do not retry together
-                if code in RETRYABLE_CODES and attempt <= self.config.retries \
-                        and time.monotonic() + retry_in < deadline:
-                    logger.warning("%s on %s: %s (%s); retry %d of %d in %.2f s", method, self.config.target,
-                                   code.name, details, attempt, self.config.retries, retry_in)
-                    time.sleep(retry_in)
-                    continue
-                raise ServingError(method, self.config.target, code, details, attempt) from None
+            finally:
+                self._release(connection)
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise self._gave_up(method, code, details, attempt, DEADLINE_EXHAUSTED)
+            if code not in RETRYABLE_CODES:
+                raise ServingError(method, config.target, code, details, attempt)
+            if attempt > config.retries:
+                raise self._gave_up(method, code, details, attempt, RETRIES_EXHAUSTED)
+            left = deadline - time.monotonic() - _MIN_ATTEMPT_S
+            if left <= 0:
+                raise self._gave_up(method, code, details, attempt, DEADLINE_EXHAUSTED)
+            retry_in = min(config.max_backoff_s, config.backoff_s * 2 ** (attempt - 1))
+            retry_in *= random.uniform(CLIENT_MIN_JITTER, 1.0)  # jitter: clients that failed together retry apart
+            retry_in = min(retry_in, left)  # a last attempt just before the deadline rather than none
+            self._reconnect(connection)
+            logger.warning("%s on %s: %s (%s); retry %d of %d in %.2f s", method, config.target, code.name, details,
+                           attempt, config.retries, retry_in)
+            time.sleep(retry_in)
+
+    def _gave_up(self, method: str, code: grpc.StatusCode, details: str, attempts: int, exhausted: str
+                 ) -> ServingError:
+        retries = self.config.retries
+        if exhausted == RETRIES_EXHAUSTED:
+            why = f"all {retries} retries used within the {self.config.deadline_s:g} s deadline"
+        else:
+            why = (f"the {self.config.deadline_s:g} s deadline ran out with {retries - (attempts - 1)} of {retries} "
+                   f"retries left")
+        return ServingError(method, self.config.target, code, details, attempts, exhausted, why)
 
 
 def predictions_json(result, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None) -> Dict[str, Any]:

@@ -23,7 +23,13 @@ picks among them) and ignores every other name. `push_export`:
    (a younger one may be a push still running, and one holding a saved_model.pb may be served by TF
    Serving, so those wait for the `keep_versions` rule). Versions pushed to an object store before the
    marker existed are not complete for our readers: the first push after the upgrade removes them (once
-   its own version is in place), unless a marker is added to them by hand.
+   its own version is in place), unless a marker is added to them by hand;
+5. and removes what pushes that died (kill -9, a preempted pod) left: every push writes an owner record
+   (`.<name>.push-owner`: host, process id) beside the staging directory or, on an object store, the version
+   directory it writes, and removes it when done. A record whose process is gone on this host marks what it
+   names as abandoned at once (a staging directory; an object-store version without marker and without
+   saved_model.pb, as in 4.); one from another host cannot be checked and waits for the age rules above, as
+   do directories without a record (a push in its first instant, or one by an earlier albert-tfx).
 
 Version numbers and listings follow `serving.layout`.
 """
@@ -33,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import time
 from typing import List, Optional, Tuple
 
@@ -49,6 +56,8 @@ STALE_STAGING_SECONDS = 3600
 # Staging and removal names of pushes by albert-tfx before 0.2 (`.N.pushing-*`, `.N.removing-*`): cleaned
 # up like today's.
 _LEGACY_STAGING_MARKERS = (".pushing-", ".removing-")
+# The owner record of what a push is writing (module docstring, 5.): `.<written name>` + this suffix, hidden.
+PUSH_OWNER_SUFFIX = ".push-owner"
 
 
 class PushError(ValueError):
@@ -145,22 +154,29 @@ def push_export(
                                  f"{target_parent}; TF Serving would not serve it as the latest")
     destination = os.path.join(target_parent, str(version))
     tf.io.gfile.makedirs(target_parent)
-    if not storage.is_remote(target_parent):
-        for path in storage.remove_stale_staging(target_parent, STALE_STAGING_SECONDS,
-                                                 (storage.STAGING_MARKER, storage.RETIRED_MARKER)
-                                                 + _LEGACY_STAGING_MARKERS):
-            logger.info("removed %s, left by an interrupted push", path)
+    owner_records = []  # removed when the push ends, however it ends (a kill leaves them: module docstring, 5.)
     try:
         # The server sees the whole version or nothing (saved_model.pb last where a rename cannot ensure it).
-        storage.publish_copy(export_dir, destination, replace=False, written_last=(contract.SAVED_MODEL_FILE,),
-                             mark_complete=True)
+        written_last = (contract.SAVED_MODEL_FILE,)
+        if storage.is_remote(target_parent):
+            owner_records.append(_write_owner_record(destination))
+            storage.publish_copy(export_dir, destination, replace=False, written_last=written_last,
+                                 mark_complete=True)
+        else:
+            def write(staging: str) -> None:  # publish_copy's local path, with the staging directory's owner record
+                owner_records.append(_write_owner_record(staging))
+                storage.copy_tree(export_dir, staging, written_last)
+
+            storage.publish_directory(destination, write, replace=False)
     except FileExistsError as error:
         raise VersionExistsError(f"{destination} appeared during the push (a concurrent push?)") from error
+    finally:
+        for record in owner_records:
+            _remove_file(record)
     logger.info("pushed %s to %s", export_dir, destination)
     removed = _remove_old_versions(target_parent, keep_versions, newest=version)
-    if storage.is_remote(target_parent):
-        for path in _remove_abandoned_versions(target_parent):
-            logger.info("removed %s, left incomplete by an interrupted push", path)
+    for path in _remove_interrupted_pushes(target_parent):
+        logger.info("removed %s, left by an interrupted push", path)
     return PushResult(model_name=model_name, version=version, path=destination, removed_versions=removed)
 
 
@@ -206,14 +222,104 @@ def _stale(version_path: str) -> bool:
     return time.time() - storage.newest_mtime(version_path) > STALE_STAGING_SECONDS
 
 
-def _remove_abandoned_versions(parent: str) -> List[str]:
-    """Removes the version directories on an object store that a push left half-written: no completion marker,
-    no saved_model.pb (copied second to last) and stale. Returns their paths."""
+def _remove_interrupted_pushes(parent: str) -> List[str]:
+    """Removes what pushes that died left under the model directory `parent` (module docstring, 4. and 5.):
+    first what an owner record says a dead process was writing, then, by age, the local staging directories
+    and the object-store version directories no record accounts for. Returns the directories removed."""
     removed = []
+    for name in storage.listdir(parent):
+        if name.startswith(".") and name.endswith(PUSH_OWNER_SUFFIX):
+            removed += _remove_if_owner_gone(os.path.join(parent, name))
+    if not storage.is_remote(parent):
+        return removed + storage.remove_stale_staging(
+            parent, STALE_STAGING_SECONDS, (storage.STAGING_MARKER, storage.RETIRED_MARKER) + _LEGACY_STAGING_MARKERS)
     for version_dir in layout.version_dirs(parent, complete_only=False):
-        path = version_dir.path
-        if (not storage.is_published(path) and not tf.io.gfile.exists(os.path.join(path, contract.SAVED_MODEL_FILE))
-                and _stale(path)):
-            storage.remove_directory(path)
-            removed.append(path)
+        if _half_written(version_dir.path) and _stale(version_dir.path):
+            storage.remove_directory(version_dir.path)
+            removed.append(version_dir.path)
     return removed
+
+
+def _half_written(version_path: str) -> bool:
+    """An object-store version directory that no reader, TF Serving included, takes for a version: no completion
+    marker and no saved_model.pb (copied second to last)."""
+    return (not storage.is_published(version_path)
+            and not tf.io.gfile.exists(os.path.join(version_path, contract.SAVED_MODEL_FILE)))
+
+
+def _write_owner_record(written_path: str) -> str:
+    """Writes the owner record of the directory this process is about to write (module docstring, 5.)."""
+    parent, name = os.path.split(written_path.rstrip("/"))
+    record = os.path.join(parent, f".{name.lstrip('.')}{PUSH_OWNER_SUFFIX}")
+    storage.write_json(record, {"writes": name, "host": socket.gethostname(), "pid": os.getpid(),
+                                "started_at": time.time()})
+    return record
+
+
+def _owner_gone(owner: dict) -> Optional[bool]:
+    """Whether the process of an owner record has ended; None when that cannot be known (another host)."""
+    if owner.get("host") != socket.gethostname() or not isinstance(owner.get("pid"), int):
+        return None
+    if owner["pid"] == os.getpid():
+        return False  # this process: a push on another thread, still running
+    try:
+        os.kill(owner["pid"], 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        return False
+    return False  # alive (or its id reused since, which only keeps the directory until the age rule)
+
+
+def _remove_if_owner_gone(record_path: str) -> List[str]:
+    """Removes what the owner record `record_path` names when its process is gone, then the record; a record
+    that cannot be read, or whose directory is gone, once older than STALE_STAGING_SECONDS."""
+    parent = os.path.dirname(record_path)
+    try:
+        owner = storage.read_json(record_path)
+        name = owner["writes"]
+        if name in ("", ".", "..") or os.path.basename(name) != name:
+            raise ValueError(f"not a name in {parent}: {name!r}")
+        written = os.path.join(parent, name)
+        gone = _owner_gone(owner)
+    except (tf.errors.NotFoundError, FileNotFoundError):  # removed since it was listed: its push has ended
+        return []
+    except (ValueError, TypeError, KeyError, AttributeError):  # not a record this code wrote whole
+        written, gone = None, None
+    if gone is None:
+        exists = written is not None and storage.isdir(written)
+        if not exists and time.time() - _mtime(record_path) > STALE_STAGING_SECONDS:
+            _remove_file(record_path)
+        return []
+    if not gone:
+        return []
+    # The record goes first: a push killed in between leaves the directory to the age rules, never a record
+    # naming a directory that is gone, whose version number (object stores) a later push could take again.
+    _remove_file(record_path)
+    removed = []
+    if storage.isdir(written):
+        if layout.version_number(name) is not None:  # an object-store version: only if no reader can take it
+            abandoned = storage.is_remote(written) and _half_written(written)
+        else:
+            abandoned = name.startswith(".") and storage.STAGING_MARKER in name
+        if abandoned:
+            try:
+                storage.remove_directory(written)
+                removed.append(written)
+            except (FileNotFoundError, tf.errors.NotFoundError):  # a concurrent push removed it first
+                pass
+    return removed
+
+
+def _mtime(path: str) -> float:
+    try:
+        return tf.io.gfile.stat(path).mtime_nsec / 1e9
+    except tf.errors.NotFoundError:
+        return time.time()
+
+
+def _remove_file(path: str) -> None:
+    try:
+        tf.io.gfile.remove(path)
+    except tf.errors.NotFoundError:  # another push removed it first
+        pass

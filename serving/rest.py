@@ -13,6 +13,9 @@ JSON that cannot become a request is refused here.
 - `POST ...:classify`: `{"signature_name"?, "context"?, "examples": [{feature: value or list}]}` ->
   `{"results": [[[label, score], ...], ...]}`. `:regress` is answered 501 (the contract has no regression).
 - `GET /monitoring/prometheus/metrics` (serving/metrics.py; TF Serving's default path).
+- With a bearer token (`ServerConfig.auth_token`), every other path needs `Authorization: Bearer <token>`, else
+  401 `{"error": ...}` with `WWW-Authenticate: Bearer`; the metrics page stays open, as TF Serving's, for
+  scrapers (it shows model names and request counts, no request data).
 
 Errors are `{"error": "<message>"}` with TF Serving's HTTP code for the status (`HTTP_STATUS`): 400 for a bad
 request or an unknown version label, 404 for an unknown model or version, 501 for an API this server lacks,
@@ -55,7 +58,8 @@ from serving import contract
 from serving import metrics as metrics_lib
 from serving.client import SIGNATURE_DEF_FIELD
 from serving.deploy import PROMETHEUS_METRICS_PATH
-from serving.server import RequestError, ServerConfig, Services, log_failure, status_of
+from serving.server import (UNAUTHENTICATED_MESSAGE, RequestError, ServerConfig, Services, authorized, log_failure,
+                            status_of)
 
 logger = logging.getLogger(__name__)
 
@@ -442,7 +446,8 @@ class RestServer:
         self._thread = None
 
     async def _listen(self) -> int:
-        app = web.Application(client_max_size=self._config.max_message_bytes)
+        middlewares = [self._check_token] if self._config.auth_token else []
+        app = web.Application(client_max_size=self._config.max_message_bytes, middlewares=middlewares)
         app.router.add_route("*", "/{path:.*}", self._handle)
         # The drain is ours (`_shutdown`): by the time aiohttp's cleanup runs, only idle connections are left.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -467,6 +472,16 @@ class RestServer:
         while self._in_flight and self._loop.time() < give_up:
             await asyncio.sleep(0.02)
         await self._runner.cleanup()
+
+    @web.middleware
+    async def _check_token(self, request: web.Request, handler) -> web.StreamResponse:
+        """401 for a request without the server's bearer token (the metrics page excepted)."""
+        if request.rel_url.raw_path == PROMETHEUS_METRICS_PATH \
+                or authorized(request.headers.get("Authorization"), self._config.auth_token):
+            return await handler(request)
+        logger.info("REST %s %s: %s", request.method, request.rel_url.raw_path, UNAUTHENTICATED_MESSAGE)
+        return _json_response(HTTP_STATUS[grpc.StatusCode.UNAUTHENTICATED], {"error": UNAUTHENTICATED_MESSAGE},
+                              headers={"WWW-Authenticate": "Bearer"})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()

@@ -18,7 +18,10 @@ clients (serving/client.py, `albert-tfx predict`, any TF Serving client) cannot 
 - Optional server-side batching (serving/batching.py), off by default as in TF Serving.
 - Optional REST API (`rest_port`, serving/rest.py): TF Serving's JSON API over the same models and the same
   request checks and prediction code as gRPC, and Prometheus metrics of both (serving/metrics.py).
-- Binds 127.0.0.1 unless told otherwise; stops gracefully (SIGINT/SIGTERM: no new calls, in-flight calls get
+- Optional bearer token (`auth_token`, `--auth-token-file`): every gRPC call (a server interceptor) and every REST
+  /v1/ request must carry `authorization: Bearer <token>`, else UNAUTHENTICATED / HTTP 401. TF Serving itself
+  has no authentication; production puts it behind an authenticating proxy (README "Securing a server").
+- Binds 127.0.0.1 unless told otherwise, and warns at start when bound elsewhere without TLS; stops gracefully (SIGINT/SIGTERM: no new calls, in-flight calls get
   `grace_s` to finish, then the models are unloaded).
 
 Tensors are converted with TensorFlow's `tf.make_ndarray` / `tf.make_tensor_proto`. TF Serving writes outputs
@@ -31,8 +34,11 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import hmac
+import ipaddress
 import logging
 import signal
+import socket
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -48,7 +54,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
 from serving import contract, layout
 from serving import metrics as metrics_lib
 from serving.batching import BatchingConfig, BatchTooLarge, QueueFull, SchedulerClosed, TaskExpired
-from serving.client import SIGNATURE_DEF_FIELD
+from serving.client import AUTHORIZATION_KEY, BEARER_PREFIX, SIGNATURE_DEF_FIELD, check_token
 from serving.deploy import GRPC_PORT
 from serving.model_manager import (InvalidModelSpec, ModelConfig, ModelRegistry, Servable, ServableNotFound,
                                    VersionPolicy)
@@ -81,6 +87,7 @@ class ServerConfig:
     ssl_cert_file: Optional[str] = None  # PEM certificate chain and key: serve TLS instead of plaintext
     ssl_key_file: Optional[str] = None
     rest_port: Optional[int] = None  # TF Serving's REST API on `host` too (None: off; 0: any free port)
+    auth_token: Optional[str] = dataclasses.field(default=None, repr=False)  # required bearer token; None: none
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(self.models))
@@ -99,6 +106,8 @@ class ServerConfig:
             raise ValueError("poll_interval_s and grace_s must be >= 0")
         if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
             raise ValueError("TLS needs both a certificate and a key file")
+        if self.auth_token is not None:
+            check_token(self.auth_token, "auth_token")
 
     @classmethod
     def for_base_path(cls, base_path: str, model_name: str = layout.DEFAULT_MODEL_NAME, **kwargs) -> "ServerConfig":
@@ -129,6 +138,52 @@ def status_of(error: BaseException) -> Tuple[grpc.StatusCode, str]:
     if isinstance(error, tf.errors.OpError):  # raised inside the model, e.g. an unparsable tf.Example
         return _GRPC_CODES.get(error.error_code, grpc.StatusCode.INTERNAL), error.message
     return grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"
+
+
+def authorized(header: Optional[str], token: Optional[str]) -> bool:
+    """Whether an `authorization` header value carries `token` (always, when the server requires none)."""
+    if token is None:
+        return True
+    if not header or not header.startswith(BEARER_PREFIX):
+        return False
+    # Constant time: how much of a guess matches must not show in the answer's timing.
+    return hmac.compare_digest(header[len(BEARER_PREFIX):].encode("utf-8"), token.encode("utf-8"))
+
+
+UNAUTHENTICATED_MESSAGE = f"missing or wrong bearer token: send '{AUTHORIZATION_KEY}: {BEARER_PREFIX}<token>'"
+
+
+class BearerTokenInterceptor(grpc.ServerInterceptor):
+    """Refuses every gRPC call without `authorization: Bearer <token>` with UNAUTHENTICATED."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+        def refuse(request, context):
+            logger.info("%s: %s", grpc.StatusCode.UNAUTHENTICATED.name, UNAUTHENTICATED_MESSAGE)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
+
+        # Every method of both services is unary-unary; the request is left undeserialized (bytes).
+        self._refusal = grpc.unary_unary_rpc_method_handler(refuse)
+
+    def intercept_service(self, continuation, handler_call_details):
+        header = next((value for key, value in handler_call_details.invocation_metadata or ()
+                       if key == AUTHORIZATION_KEY), None)
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
+        return continuation(handler_call_details) if authorized(header, self._token) else self._refusal
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or a name) reaches only this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: loopback when every address it resolves to is
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
 def _dtype_name(dtype: int) -> str:
@@ -512,7 +567,8 @@ class LocalModelServer:
             concurrent.futures.ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="albert-tfx-serve"),
             options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
                      # Without this, a second server can bind a port that is in use and never get a call.
-                     ("grpc.so_reuseport", 0)])
+                     ("grpc.so_reuseport", 0)],
+            interceptors=[BearerTokenInterceptor(self.config.auth_token)] if self.config.auth_token else None)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(self._services, self._server)
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(self._services, self._server)
         try:
@@ -544,7 +600,13 @@ class LocalModelServer:
                               f"{error.strerror or error}") from None
         self.registry.start_polling(self.config.poll_interval_s)
         rest = f"; REST API on {self.rest_address}" if self._rest is not None else ""
-        logger.info("listening on %s (%s)%s", self.address, "TLS" if self.config.ssl_cert_file else "plaintext", rest)
+        auth = "bearer token required" if self.config.auth_token else "no authentication"
+        logger.info("listening on %s (%s, %s)%s", self.address, "TLS" if self.config.ssl_cert_file else "plaintext",
+                    auth, rest)
+        if not self.config.ssl_cert_file and not is_loopback(self.config.host):
+            logger.warning("bound to %s, which is not loopback, without TLS: other machines can call this development "
+                           "server and requests, answers%s travel in clear text (README: Securing a server)",
+                           self.config.host, " and the bearer token" if self.config.auth_token else "")
         return self
 
     def stop(self, grace_s: Optional[float] = None) -> None:

@@ -43,6 +43,31 @@ def test_bad_input_is_one_line_naming_the_problem(capsys, argv, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_config_file_that_is_not_utf8_is_a_one_line_config_error(capsys, tmp_path):
+    config_file = tmp_path / "latin1.yaml"
+    config_file.write_bytes("training:\n  train_steps: 5\n  # café\n".encode("latin-1"))
+    code, out, err = _run(capsys, "run", "--config", str(config_file), "--print-config")
+    assert code == 2 and out == ""
+    assert f"{config_file}: not UTF-8 text: byte 0xe9 at offset 34 (line 3)" in err
+    assert err.count("\n") == 1 and "traceback" not in err.lower()
+
+
+def test_a_data_error_from_the_run_is_one_line_with_the_input_status(capsys, monkeypatch, tmp_path):
+    # The pipeline's own data checks (label classes, skipped rows) run inside components; their error reaches
+    # the user as the message alone, like a bad flag, not as a crash with a traceback file.
+    from components.strict_example_validator.labels import LabelDataError
+    from pipeline import local_runner
+
+    def fail(config, report):
+        raise LabelDataError("label column 'label': the train split has 1 class(es) (positive 122 in 122 examples)")
+
+    monkeypatch.setattr(local_runner, "run", fail)
+    code, out, err = _run(capsys, "run", "--data", str(support.dataset("sst2")), "--output", str(tmp_path / "out"))
+    assert code == 2 and out == ""
+    assert err == ("albert-tfx run: error: label column 'label': the train split has 1 class(es) "
+                   "(positive 122 in 122 examples)\n")
+
+
 def test_no_rows_is_named(capsys, tmp_path):
     (tmp_path / "train.csv").write_text("text,label\n")
     (tmp_path / "dev.csv").write_text("text,label\n")

@@ -6,6 +6,7 @@ splits them across the strategy's replicas.
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -120,16 +121,20 @@ def classification_to_model(features: Dict[str, tf.Tensor], class_weights: Optio
     return inputs, {"logits": labels}, {"logits": tf.gather(class_weights, labels)}
 
 
-def label_counts(file_pattern, num_classes: int) -> List[int]:
-    """Labelled examples per class id in transformed classification TFRecords (rows labelled -1, the
-    Transform's missing or unknown label, are not counted: training skips them). One pass that parses
-    the label only."""
+def _labelled(files: List[str]):
+    """The label ids of the labelled rows of transformed classification TFRecords, in chunks (rows labelled -1,
+    the Transform's missing or unknown label, are left out: training skips them). Parses the label only."""
     spec = {LABEL_IDS: tf.io.FixedLenFeature([], tf.int64)}
-    dataset = _records(_files(file_pattern)).batch(4096).map(
+    dataset = _records(files).batch(4096).map(
         lambda records: tf.io.parse_example(records, spec)[LABEL_IDS], num_parallel_calls=tf.data.AUTOTUNE)
-    counts = np.zeros(num_classes, np.int64)
     for labels in dataset.as_numpy_iterator():
-        labels = labels[labels >= 0]
+        yield labels[labels >= 0]
+
+
+def label_counts(file_pattern, num_classes: int) -> List[int]:
+    """Labelled examples per class id in transformed classification TFRecords (`_labelled`): one pass."""
+    counts = np.zeros(num_classes, np.int64)
+    for labels in _labelled(_files(file_pattern)):
         if labels.size and labels.max() >= num_classes:
             raise ValueError(f"{file_pattern}: label id {int(labels.max())} is not below num_classes={num_classes}")
         counts += np.bincount(labels, minlength=num_classes)
@@ -150,15 +155,30 @@ def classification_dataset(
 ) -> tf.data.Dataset:
     """Batches of transformed examples (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`), with
     `class_weights[label]` as each example's loss weight when given (Keras' own `class_weight` refuses
-    models with dict outputs, and ours name theirs)."""
+    models with dict outputs, and ours name theirs).
+
+    Without `repeat` (one pass, for evaluation) the labelled rows are counted first (one pass over their
+    labels) and the dataset declares its number of batches: Keras then stops at the last batch, where with a
+    length it cannot know (TFRecords, the label filter) it reads until the end and warns that the input "ran
+    out of data" after every evaluation."""
     spec = feature_spec or classification_feature_spec(max_seq_length)
-    dataset = _records(_files(file_pattern))
+    files = _files(file_pattern)
+    dataset = _records(files)
     if repeat:
         dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed)
+    else:
+        options = tf.data.Options()
+        # Shard by element (as training does): the sharding then comes after the declared length below, which
+        # file sharding, applied to the files, would contradict.
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
     dataset = dataset.map(lambda record: tf.io.parse_single_example(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
     # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
     dataset = dataset.filter(lambda features: features[LABEL_IDS] >= 0)
     dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
+    if not repeat:
+        examples = sum(len(labels) for labels in _labelled(files))
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(examples / global_batch_size)))
     weights = None if class_weights is None else tf.constant(list(class_weights), tf.float32)
     dataset = dataset.map(lambda features: classification_to_model(features, weights),
                           num_parallel_calls=tf.data.AUTOTUNE)

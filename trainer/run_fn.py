@@ -10,13 +10,20 @@ The Trainer's `custom_config` (a JSON-able dict):
       "model_name": "albert",                     # optional, recorded in the export metadata
       "warm_start_from_served": ".../serving_model/albert",  # optional: continue from the newest served
                                                   #   version when it used this run's vocabulary
+      "pipeline_root": ".../pipeline_root",       # optional: where the checkpoints live (below)
     }
 
 `text_features` and `sentencepiece_model_path` use the Transform module's keys, so a pipeline can hand the
 Trainer the Transform's own custom_config plus `training_config`.
 
 What comes from TFX rather than the config:
-- `model_dir` = `fn_args.model_run_dir` (checkpoints, TensorBoard logs, metrics.json, final/);
+- `model_dir` = `fn_args.model_run_dir` (TensorBoard logs, progress.json, metrics.json, best_weights.*, final/);
+- the checkpoints (and the best evaluation's weights and record, all that a restart resumes from) go to
+  `<pipeline_root>/training_checkpoints/<task>-<fingerprint>/` (`resume_dir`), keyed by everything that decides
+  the result (`work_fingerprint`): each TFX execution has a model_run_dir of its own, so an execution killed
+  (kill -9, a preempted Kubeflow pod, an Airflow task retried) and started again would not find them there.
+  A re-execution of the same work resumes from the newest one, optimizer state and data position included;
+  the directory is removed once the model is exported. Without `pipeline_root`: in model_dir, as `train` does;
 - `train_steps` / `eval_steps` from the Trainer's TrainArgs/EvalArgs when they are set (a fixed budget: it
   replaces the config's `epochs`; the checkpoint interval shrinks to the largest divisor of train_steps, or
   of eval_every_steps, that does not exceed it). Without TrainArgs.num_steps, a config with `epochs` gets its
@@ -37,6 +44,7 @@ the artifact a classify Trainer warm-starts from (wire it as that Trainer's `bas
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -69,6 +77,11 @@ WARM_START_FROM_SERVED_KEY = "warm_start_from_served"
 ENCODER_DROPOUT_KEY = "encoder_dropout"
 # The albert_config.json written into model_run_dir when the encoder's vocab_size follows the vocabulary.
 RUN_ALBERT_CONFIG_FILE = "albert_config.json"
+# The pipeline root, under which the checkpoints of unfinished training work live (`resume_dir`).
+PIPELINE_ROOT_KEY = "pipeline_root"
+RESUME_ROOT_DIR = "training_checkpoints"  # <pipeline root>/<this>/<task>-<work_fingerprint>/
+# The export metadata's record of the step this Trainer resumed at (0: it trained from the start).
+RESUMED_FROM_STEP_KEY = "resumed_from_step"
 
 
 def _vocabulary_size(vocabulary_path: str) -> int:
@@ -128,6 +141,53 @@ def training_config_from_fn_args(fn_args: Any, derived: Optional[Mapping[str, An
     return TrainingConfig.from_dict(values, source=f"custom_config[{TRAINING_CONFIG_KEY!r}]")
 
 
+def _file_list(patterns: Any) -> list:
+    return [patterns] if isinstance(patterns, str) else list(patterns or [])
+
+
+def work_fingerprint(fn_args: Any, custom_config: Mapping[str, Any], **decided: Any) -> str:
+    """A hash of everything that decides what this Trainer's training produces: its input artifacts by URI (a TFX
+    execution writes its outputs under a URI of its own; a step served from the cache, or a re-execution's
+    inputs, hand on the same), the TrainArgs/EvalArgs steps, the custom_config (training config, text features,
+    vocabulary, ...) and `decided`: what run_fn found elsewhere (the served version a warm start read). Not the
+    execution's own directories (model_run_dir, serving_model_dir), which differ between two executions of the
+    same work, nor the pipeline root the checkpoints are under."""
+    work = {
+        "custom_config": {key: value for key, value in custom_config.items() if key != PIPELINE_ROOT_KEY},
+        "train_files": _file_list(fn_args.train_files),
+        "eval_files": _file_list(getattr(fn_args, "eval_files", None)),
+        "train_steps": getattr(fn_args, "train_steps", None),
+        "eval_steps": getattr(fn_args, "eval_steps", None),
+        "transform_output": getattr(fn_args, "transform_output", None),
+        "base_model": getattr(fn_args, "base_model", None),
+        **decided,
+    }
+    return hashlib.sha256(json.dumps(work, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:20]
+
+
+def resume_dir(fn_args: Any, custom_config: Mapping[str, Any], task: str, **decided: Any) -> Optional[str]:
+    """Where this training work keeps what a restart resumes from (module docstring); None without a pipeline root
+    in custom_config (then `train` keeps it in model_dir)."""
+    root = custom_config.get(PIPELINE_ROOT_KEY)
+    if not root:
+        return None
+    return os.path.join(root, RESUME_ROOT_DIR, f"{task}-{work_fingerprint(fn_args, custom_config, **decided)}")
+
+
+def _train_resumable(config: TrainingConfig, fn_args: Any, strategy, resume: Optional[str]):
+    if resume:
+        logger.info("checkpoints of this training work: %s (a re-execution resumes from them; removed once the "
+                    "model is exported)", resume)
+    return train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy, resume_dir=resume)
+
+
+def _remove_finished(resume: Optional[str]) -> None:
+    """Removes the checkpoints of work whose model is exported: nothing will resume from them."""
+    if resume and tf.io.gfile.exists(resume):
+        tf.io.gfile.rmtree(resume)
+        logger.info("removed the checkpoints of the finished training work %s", resume)
+
+
 def _match_vocabulary(config: TrainingConfig, vocab_size: Optional[int], vocabulary_source: str = "the vocabulary",
                       encoder_dropout: Optional[float] = None) -> TrainingConfig:
     """A fresh encoder gets the vocabulary's size (and `encoder_dropout`); a given encoder (a warm start or
@@ -179,7 +239,8 @@ def run_fn(fn_args: Any) -> None:
     # Every path may be remote (a gs:// or s3:// pipeline root): all of it is read and written through
     # tf.io.gfile (text_contract.storage), which must know each path's file system in this process.
     for path in (fn_args.model_run_dir, fn_args.serving_model_dir, getattr(fn_args, "transform_output", None),
-                 custom_config.get(WARM_START_FROM_SERVED_KEY), custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY)):
+                 custom_config.get(WARM_START_FROM_SERVED_KEY), custom_config.get(SENTENCEPIECE_MODEL_PATH_KEY),
+                 custom_config.get(PIPELINE_ROOT_KEY)):
         storage.register_filesystem(path)
     task = (custom_config.get(TRAINING_CONFIG_KEY) or {}).get("task", TrainingConfig.task)
     if task == "pretrain":
@@ -210,10 +271,12 @@ def _run_pretrain(fn_args: Any, custom_config: Dict[str, Any]) -> None:
     config = _match_vocabulary(training_config_from_fn_args(fn_args), vocab_size,
                                named or "the pretraining data's vocabulary")
     strategy = _strategy(config)
-    train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
+    resume = resume_dir(fn_args, custom_config, config.task)
+    _train_resumable(config, fn_args, strategy, resume)
     if is_chief(strategy):
         storage.publish_copy(os.path.join(config.model_dir, FINAL_DIR), fn_args.serving_model_dir)
         logger.info("pretrained encoder and heads copied to %s", fn_args.serving_model_dir)
+        _remove_finished(resume)
 
 
 def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
@@ -248,7 +311,8 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
     config = _match_vocabulary(config, _vocabulary_size(vocabulary_path) if vocabulary_path else None,
                                vocabulary_path or "", custom_config.get(ENCODER_DROPOUT_KEY))
     strategy = _strategy(config)
-    result = train(config, fn_args.train_files, fn_args.eval_files, strategy=strategy)
+    resume = resume_dir(fn_args, custom_config, config.task, warm_started_from=warm_started_from)
+    result = _train_resumable(config, fn_args, strategy, resume)
 
     chief = is_chief(strategy)
     # Every worker saves (saving may need collectives); only the chief's export is kept.
@@ -265,9 +329,12 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             vocabulary_path=vocabulary_path,
             # result.config: the config fitted to the data (the steps `epochs` gave).
             extra_metadata={TRAINING_CONFIG_KEY: result.config.to_dict(), "final_step": result.final_step,
-                            TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": warm_started_from},
+                            TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": warm_started_from,
+                            RESUMED_FROM_STEP_KEY: result.resumed_from_step},
             overwrite=True,
         )
     finally:
         if not chief:
             shutil.rmtree(export_dir, ignore_errors=True)
+    if chief:
+        _remove_finished(resume)

@@ -1,7 +1,8 @@
 """`train()`: one preemption-safe training run of either task under any strategy.
 
 Outputs under `config.model_dir`:
-  checkpoints/        model + optimizer state every `checkpoint_every_steps` (resumed automatically)
+  checkpoints/        model + optimizer state every `checkpoint_every_steps` (resumed automatically; in
+                      `train`'s resume_dir instead when one is given, with the best weights' files)
   logs/               TensorBoard: losses, MLM/SOP or classification accuracy, learning rate, examples/s
   metrics.json        final step, metrics, wall time, throughput, and the run's budget (`TRAINING_SUMMARY_KEYS`:
                       planned and run steps, epochs, early stopping, the checkpoint kept)
@@ -101,24 +102,29 @@ def train(
     train_files: Union[str, Sequence[str]],
     eval_files: Union[str, Sequence[str], None] = None,
     strategy: Optional[tf.distribute.Strategy] = None,
+    resume_dir: Optional[str] = None,
 ) -> TrainResult:
-    """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `config.model_dir`.
+    """Trains `config.task` on `train_files`, resuming from the newest checkpoint in `resume_dir`.
 
-    Raises `TrainingDiverged` when the loss becomes NaN/inf or runs away (the checkpoints stay).
-    `config.model_dir` may be remote (gs://, s3://): everything in it is written through tf.io.gfile."""
+    `resume_dir`: where what a restart resumes from lives (checkpoints/, best_weights.npz and .json);
+    None: `config.model_dir`. A pipeline's Trainer names a directory its re-executions share (trainer/run_fn.py),
+    since each TFX execution gets a model_dir of its own. Raises `TrainingDiverged` when the loss becomes
+    NaN/inf or runs away (the checkpoints stay). Both directories may be remote (gs://, s3://): everything in
+    them is written through tf.io.gfile."""
     storage.register_filesystem(config.model_dir)
+    storage.register_filesystem(resume_dir)
     config = fit_to_data(config, train_files)
     strategy = strategy or create_strategy(config.strategy, config.num_cpu_devices, config.tpu_address)
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(resolve_precision(config, strategy))
     try:
-        return _train(config, train_files, eval_files, strategy)
+        return _train(config, train_files, eval_files, strategy, resume_dir or config.model_dir)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config, train_files, eval_files, strategy) -> TrainResult:
+def _train(config, train_files, eval_files, strategy, resume_dir: str) -> TrainResult:
     albert_config = resolve_albert_config(config)
     chief = is_chief(strategy)
     with strategy.scope():
@@ -131,11 +137,12 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
 
     interval = config.checkpoint_every_steps
     checkpoints = PreemptionCheckpoint(
-        os.path.join(config.model_dir, CHECKPOINT_DIR), interval, config.keep_checkpoints, chief, _task_id(strategy)
+        os.path.join(resume_dir, CHECKPOINT_DIR), interval, config.keep_checkpoints, chief, _task_id(strategy)
     )
     initial_step = checkpoints.attach(model, **average_state)
     if initial_step:
-        print(f"resuming from the checkpoint at step {initial_step} of {config.train_steps}", file=sys.stderr)
+        print(f"resuming from the checkpoint at step {initial_step} of {config.train_steps} in {checkpoints.directory}",
+              file=sys.stderr)
 
     datasets = _datasets(config, albert_config, train_files, eval_files, initial_step)
     log_dir = os.path.join(config.model_dir, LOG_DIR) if chief else os.path.join(config.model_dir, f".logs-worker-{_task_id(strategy)}")
@@ -161,7 +168,7 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
         if "eval" not in datasets:
             raise ConfigError(f"TrainingConfig.select_best_metric={config.select_best_metric!r} needs eval files"
                               + (" and eval_steps > 0" if config.task == "pretrain" else ""))
-        best_dir = config.model_dir if chief else os.path.join(config.model_dir, f".best-worker-{_task_id(strategy)}")
+        best_dir = resume_dir if chief else os.path.join(resume_dir, f".best-worker-{_task_id(strategy)}")
         best = BestWeights(config.select_best_metric, config.select_best_mode,
                            os.path.join(best_dir, BEST_WEIGHTS_FILE), interval, config.evaluation_interval,
                            config.early_stopping_patience, average.evaluated_weights if average else None)
@@ -203,6 +210,10 @@ def _train(config, train_files, eval_files, strategy) -> TrainResult:
     summary = _summary(config, final_step, stopped_early, selected, "eval" in datasets)
     if chief:
         _write_summary(os.path.join(config.model_dir, METRICS_FILE), summary)
+        if best is not None and resume_dir != config.model_dir and storage.exists(best.weights_path):
+            # The best evaluation's record and weights stay in model_dir too, as in a run without a resume_dir.
+            for path in (best.weights_path, best.record_path):
+                storage.write_bytes(os.path.join(config.model_dir, os.path.basename(path)), storage.read_bytes(path))
         save_model_directory(
             model,
             os.path.join(config.model_dir, FINAL_DIR),

@@ -1,9 +1,10 @@
 """PretrainingDataGen's executor, the TFX glue: reads the artifacts and parameters (`spec`), checks the
-vocabulary and the input examples (`inputs`), runs `beam_pipeline.build`, records the summary on the output."""
+vocabulary and the input examples (`inputs`), runs `beam_pipeline.build`, records the summary on the output.
+`counts_line` / `describe`: the summary's documents read, kept, skipped by reason and truncated, in one line."""
 
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional
 
 from absl import logging
 from apache_beam.io.filesystems import FileSystems
@@ -14,13 +15,32 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifact_utils
 
-from components import artifacts
+from components import artifacts, data_counts
 from components.pretraining_data import beam_pipeline, inputs, spec
 from text_contract import pieces, vocabulary
 
 
 def _record_files(split_dir: str) -> List[str]:
     return sorted(path for path in fileio.glob(os.path.join(split_dir, "*")) if not fileio.isdir(path))
+
+
+def counts_line(summary: Mapping[str, Any]) -> str:
+    """`read 1,000 documents, kept 990, skipped 10 (single_sentence 10), truncated 0; wrote 4,000 instances ...`."""
+    line = data_counts.counts_text(
+        summary["documents_read"], summary["documents_used"],
+        {reason: summary["skipped"].get(reason, 0) for reason in beam_pipeline.SKIP_REASONS},  # JSON sorts keys
+        summary[beam_pipeline.TRUNCATED],
+        unit="documents", truncated_detail=f"cut to {summary.get(spec.MAX_DOCUMENT_CHARS_KEY, 0):,} characters")
+    return line + f"; wrote {summary['instances_written']:,} instances of {summary['tokens']:,} tokens"
+
+
+def describe(uri: str) -> Optional[str]:
+    """`counts_line` of the pretraining Examples artifact at `uri`; None when PretrainingDataGen did not write it."""
+    path = os.path.join(uri, beam_pipeline.SUMMARY_FILE_NAME)
+    if not fileio.exists(path):
+        return None
+    with fileio.open(path, "r") as handle:
+        return counts_line(json.load(handle))
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):

@@ -11,6 +11,8 @@
   with the tokenization it needs (`text_contract.vocabulary.imported_tokenization`).
 - `write_outputs(uri, model, summary)`: spm.model, spm.vocab and summary.json (`components.artifacts`); for a
   WordPiece vocabulary `spm.model` holds the vocab.txt bytes (the artifact's file names are its contract).
+- `counts_line(summary)` / `describe(uri)`: what the run read, kept, dropped by reason and truncated, in one line
+  (the pipeline's progress and closing summary).
 
 `params` are `spec.resolve_parameters`'s; `prepared` is `beam_pipeline.read_prepared`'s.
 """
@@ -22,7 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import tensorflow as tf
 
-from components import artifacts
+from components import artifacts, data_counts
 from components.sentencepiece_vocab import beam_pipeline
 from components.sentencepiece_vocab import spec as spec_lib
 from text_contract import normalization, pieces, sentencepiece_training, storage, vocabulary
@@ -190,3 +192,25 @@ def write_outputs(output_uri: str, model_proto: bytes, summary: Mapping[str, Any
         f.write(model_proto.decode("utf-8") if wordpiece else sentencepiece_training.vocab_text(model_proto))
     with tf.io.gfile.GFile(artifacts.summary_path(output_uri), "w") as f:
         f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def counts_line(summary: Mapping[str, Any]) -> str:
+    """`read 3,000 examples (3,000 lines), kept 2,950 distinct lines, skipped 50 (duplicate 50), truncated 0 ...`;
+    for a reused or imported vocabulary, where it came from (it read no rows)."""
+    for key, verb in (("imported_from", "imported"), ("reused_from", "reused")):
+        if summary.get(key):
+            return f"{verb} {summary[key]} ({summary['pieces']:,} pieces); no rows read"
+    line = data_counts.counts_text(
+        summary["examples_read"], summary["lines_unique"],
+        {reason: summary["dropped"].get(reason, 0) for reason in beam_pipeline.DROP_REASONS},  # JSON sorts keys
+        summary["truncated"], unit="examples",
+        kept_detail=f"distinct lines of {summary['lines_read']:,}",
+        truncated_detail=f"lines cut to {summary['max_sentence_chars']:,} characters")
+    return line + f"; trained {summary['pieces']:,} pieces on {summary['sentences_used']:,} lines"
+
+
+def describe(uri: str) -> Optional[str]:
+    """`counts_line` of the SentencePieceModel artifact at `uri`; None without its summary."""
+    if not tf.io.gfile.exists(artifacts.summary_path(uri)):
+        return None
+    return counts_line(artifacts.read_summary(uri))

@@ -129,6 +129,9 @@ class ParseFile(beam.DoFn):
                 yield make_example(converter.columns, converter.types, values)
         for name, n in counts.items():  # once per file: cheaper than a counter update per row
             self._counters[name].inc(n)
+        if counts.get(parsing.TRUNCATED_FIELDS):  # kept, but not silently: the run summary counts them too
+            logging.warning("TextExampleGen: %s: %d field(s) longer than max_field_chars were cut to %d characters",
+                            path, counts[parsing.TRUNCATED_FIELDS], self._options.max_field_chars)
 
 
 class TextToExample(beam.PTransform):

@@ -4,7 +4,10 @@
 The base class resolves the input and output configs (splits, `{SPAN}` patterns, hash partitioning) and writes
 the gzipped TFRecords; `GenerateExamplesByBeam` adds `beam_pipeline.CountExamples` to each output split. `Do`
 checks the options first (a bad option fails before Beam starts), then reads the counters from the pipeline
-result, writes `text_example_gen_summary.json` and puts two totals on the artifact as custom properties.
+result, writes `text_example_gen_summary.json` and puts two totals on the artifact as custom properties. Then a
+split that lost more than `max_skipped_fraction` of its rows fails the run (`data_counts.TooManySkippedRowsError`,
+one line naming the files and the counts per reason): the artifact of a failed execution is never published, so
+nothing downstream reads it, and the summary stays in its directory for inspection.
 """
 
 import json
@@ -19,6 +22,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from components import data_counts
 from components.text_example_gen import beam_pipeline
 from components.text_example_gen import spec as spec_lib
 from components.text_example_gen import summary as summary_lib
@@ -58,14 +62,19 @@ class Executor(BaseExampleGenExecutor):
             exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output())
         counters = self._counters()
         if counters is None:
-            logging.warning("TextExampleGen: the Beam runner reported no metrics; %s is not written "
-                            "(the counts are in the runner's own metrics)", summary_lib.SUMMARY_FILE)
+            logging.warning("TextExampleGen: the Beam runner reported no metrics; %s is not written and "
+                            "max_skipped_fraction is not checked (the counts are in the runner's own metrics)",
+                            summary_lib.SUMMARY_FILE)
             return
-        summary = summary_lib.summary_from_counters(counters, input_config, output_config, options)
+        summary = summary_lib.summary_from_counters(counters, input_config, output_config, options,
+                                                    exec_properties[standard_component_specs.INPUT_BASE_KEY])
         summary_lib.write_summary(examples.uri, summary)
         examples.set_int_custom_property("text_example_gen_examples", summary["examples"])
         examples.set_int_custom_property("text_example_gen_skipped", summary["skipped_total"])
         logging.info("TextExampleGen summary: %s", json.dumps(summary, sort_keys=True))
+        error = summary_lib.skipped_rows_error(summary, options.max_skipped_fraction)
+        if error:
+            raise data_counts.TooManySkippedRowsError(error)
 
     def _counters(self) -> Optional[List[Any]]:
         result = getattr(self._pipeline, "result", None)

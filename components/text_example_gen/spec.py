@@ -22,6 +22,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from google.protobuf import json_format, struct_pb2, wrappers_pb2
 from tfx.proto import example_gen_pb2
 
+from components import data_counts
+
 CUSTOM_CONFIG_KEY = "custom_config"  # FileBasedExampleGen's execution property
 
 QUOTING_CSV = "csv"  # RFC 4180 style: `"` quotes a field, `""` is a literal quote, quoted fields may span lines
@@ -49,6 +51,8 @@ class TextOptions:
     max_field_chars: string fields longer than this are cut to this many characters (and counted).
     column_types: column -> "string" | "int" | "float"; a column not named is a string. A typed value that
         does not parse skips the row (counted); an empty typed field is a feature without values.
+    max_skipped_fraction: the run fails (`data_counts.TooManySkippedRowsError`, naming the split's files and the
+        counts per reason) when more than this fraction of a split's data records is skipped.
     """
 
     delimiter: str = ","
@@ -58,6 +62,7 @@ class TextOptions:
     strip_bom: bool = True
     max_field_chars: int = 1_000_000
     column_types: Optional[Dict[str, str]] = None
+    max_skipped_fraction: float = data_counts.DEFAULT_MAX_SKIPPED_FRACTION
 
     def __post_init__(self):
         _check_str("delimiter", self.delimiter)
@@ -76,6 +81,7 @@ class TextOptions:
             raise ValueError(f"max_field_chars must be an integer, got {self.max_field_chars!r}")
         if self.max_field_chars <= 0:
             raise ValueError(f"max_field_chars must be > 0, got {self.max_field_chars!r}")
+        data_counts.check_max_skipped_fraction(self.max_skipped_fraction)
 
         names = self.column_names
         if names is not None:
@@ -124,6 +130,7 @@ class TextOptions:
             "strip_bom": self.strip_bom,
             "max_field_chars": self.max_field_chars,
             "column_types": dict(self.column_types) if self.column_types is not None else None,
+            "max_skipped_fraction": self.max_skipped_fraction,
         }
 
     @classmethod

@@ -4,16 +4,19 @@ After the Beam job, the executor reads the `TextExampleGen` counters (`beam_pipe
 result and writes `text_example_gen_summary.json` at the root of the Examples artifact (next to the `Split-*`
 folders) with `write_summary`: the counts per input split (from the counters' step names) and the examples
 written per output split. See `summary_from_counters` for the layout; `read_summary` reads it back.
+`counts_line` is the summary in one line (the run's progress and closing summary: `describe`), and
+`skipped_rows_error` the one-line error of the splits that lost more rows than `max_skipped_fraction` allows.
 """
 
 import json
 import os
-from typing import Any, Dict, Iterable
+from typing import Any, Dict, Iterable, Optional
 
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
+from components import data_counts
 from components.text_example_gen import beam_pipeline, parsing
 from components.text_example_gen import spec as spec_lib
 
@@ -29,11 +32,12 @@ def summary_from_counters(
     input_config: example_gen_pb2.Input,
     output_config: example_gen_pb2.Output,
     options: spec_lib.TextOptions,
+    input_base: str = "",
 ) -> Dict[str, Any]:
     """The summary of a run from its `TextExampleGen` Beam counters (MetricResult objects).
 
-    {"options": {...}, "examples": N, "skipped": {reason: N}, "skipped_total": N,
-     "input_splits": {name: {"pattern", "files", "records", "examples", "blank_lines", "skipped": {...},
+    {"options": {...}, "examples": N, "skipped": {reason: N}, "skipped_total": N, "records": N, "truncated_fields": N,
+     "input_splits": {name: {"pattern", "path" (input_base/pattern), "files", "records", "examples", "blank_lines", "skipped": {...},
                              "skipped_total", "truncated_fields", "empty_fields", "field_boms_stripped"}},
      "splits": {output split: {"examples": N}}}
     Input and output splits are the same unless `output_config` hash-partitions one input into several.
@@ -54,7 +58,7 @@ def summary_from_counters(
 
     summary: Dict[str, Any] = {"options": options.to_dict(), "input_splits": {}, "splits": {}}
     for name, (prefix, pattern) in inputs.items():
-        entry: Dict[str, Any] = {"pattern": pattern}
+        entry: Dict[str, Any] = {"pattern": pattern, "path": os.path.join(input_base, pattern) if input_base else pattern}
         entry.update({counter: total(prefix, counter) for counter in parsing.VOLUME})
         entry["skipped"] = {reason: total(prefix, reason) for reason in parsing.SKIP_REASONS}
         entry["skipped_total"] = sum(entry["skipped"].values())
@@ -67,7 +71,33 @@ def summary_from_counters(
     summary["skipped"] = {reason: sum(entry["skipped"][reason] for entry in summary["input_splits"].values())
                           for reason in parsing.SKIP_REASONS}
     summary["skipped_total"] = sum(summary["skipped"].values())
+    for name in (parsing.RECORDS, parsing.TRUNCATED_FIELDS):
+        summary[name] = sum(entry[name] for entry in summary["input_splits"].values())
     return summary
+
+
+def counts_line(summary: Dict[str, Any]) -> str:
+    """`read 3,404 rows, kept 3,400 (train 3,000, eval 400), skipped 4 (invalid_utf8 1, ...), truncated 1 (...)`."""
+    splits = summary["input_splits"].values()
+    records = sum(entry[parsing.RECORDS] for entry in splits)  # summaries of earlier runs lack the totals
+    truncated = sum(entry[parsing.TRUNCATED_FIELDS] for entry in splits)
+    written = ", ".join(f"{name} {split['examples']:,}" for name, split in summary["splits"].items())
+    skipped = {reason: summary["skipped"].get(reason, 0) for reason in parsing.SKIP_REASONS}  # JSON sorts keys
+    line = data_counts.counts_text(
+        records, summary["examples"], skipped, truncated, kept_detail=written,
+        truncated_detail=f"fields cut to {summary['options']['max_field_chars']:,} characters")
+    notes = data_counts.reasons_text({note.replace("_", " "): sum(entry[note] for entry in splits)
+                                      for note in (parsing.EMPTY_FIELDS, parsing.BLANK_LINES)})
+    return line + (f"; {notes}" if notes else "")
+
+
+def skipped_rows_error(summary: Dict[str, Any], max_fraction: float) -> Optional[str]:
+    """One line naming each input split (its files) that lost more than `max_fraction` of its rows, with the
+    counts per reason; None when none did."""
+    error = data_counts.skipped_fraction_error(
+        {entry["path"]: (entry[parsing.RECORDS], entry["skipped"]) for entry in summary["input_splits"].values()},
+        max_fraction)
+    return f"TextExampleGen: {error}" if error else None
 
 
 def write_summary(examples_uri: str, summary: Dict[str, Any]) -> None:
@@ -80,4 +110,11 @@ def read_summary(examples_uri: str) -> Dict[str, Any]:
     """The summary a TextExampleGen run wrote into its Examples artifact (give the artifact's URI)."""
     with fileio.open(os.path.join(examples_uri, SUMMARY_FILE), "r") as f:
         return json.loads(f.read())
+
+
+def describe(examples_uri: str) -> Optional[str]:
+    """`counts_line` of the Examples artifact at `examples_uri`; None when TextExampleGen did not write it."""
+    if not fileio.exists(os.path.join(examples_uri, SUMMARY_FILE)):
+        return None
+    return counts_line(read_summary(examples_uri))
 

@@ -24,6 +24,16 @@ BATCHING_CONFIG = "batching.config"
 MONITORING_CONFIG = "monitoring.config"
 PROMETHEUS_METRICS_PATH = "/monitoring/prometheus/metrics"
 
+# The gRPC client's defaults (serving/client.py, `albert-tfx predict`), here so the CLI shows them without importing
+# TensorFlow. They ride out a server restart of 10 s plus its model load: UNAVAILABLE is retried on a fresh
+# connection every CLIENT_MAX_BACKOFF_S at most, and the deadline, not the retry count, ends the trying.
+CLIENT_DEADLINE_S = 30.0
+CLIENT_BACKOFF_S = 0.1
+CLIENT_MAX_BACKOFF_S = 1.0
+CLIENT_MIN_JITTER = 0.5  # a backoff is drawn from [CLIENT_MIN_JITTER, 1] times its exponential value
+# Enough retries that the deadline comes first even when every backoff is drawn at its shortest.
+CLIENT_RETRIES = int(CLIENT_DEADLINE_S / (CLIENT_MAX_BACKOFF_S * CLIENT_MIN_JITTER))
+
 
 def deploy_file(name: str) -> str:
     """The path of a file in this directory (`deploy_file(MODELS_CONFIG)`)."""

@@ -44,7 +44,8 @@ def _cli(capsys, *argv):
 
 def test_the_default_is_the_direct_runner_on_the_configured_workers():
     assert PipelineConfig().orchestration.beam_args() == [
-        "--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+        "--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing",
+        "--beam_plugins=pipeline.beam_worker"]  # worker processes: see tests/pipeline/test_beam_worker.py
     one = PipelineConfig().with_overrides({"orchestration.beam_num_workers": 1})
     assert one.orchestration.beam_args() == ["--runner=DirectRunner", "--direct_num_workers=1"]
 

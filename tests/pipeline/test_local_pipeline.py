@@ -63,6 +63,12 @@ def test_spans_retrain_warm_start_and_only_better_models_are_pushed(root):
     assert _versions(root) == [1]
     assert first.metrics[evaluation.ACCURACY_KEY] >= 0.7
     assert any("Trainer done" in line for line in lines), lines  # progress per component
+    # What the data steps did with the rows, in their progress lines and the summary (tests/pipeline/test_bad_data.py).
+    example_gen = "read 720 rows, kept 720 (eval 120, train 600), skipped 0, truncated 0"
+    assert any("TextExampleGen done" in line and line.endswith(example_gen) for line in lines), lines
+    assert any("StrictExampleValidator done" in line and ": labels: train " in line for line in lines), lines
+    assert f"TextExampleGen: {example_gen}" in first.lines(), first.lines()
+    assert any(line.startswith("SentencePieceVocab: read 600 examples, kept ") for line in first.lines()), first.lines()
     v1 = root / "serving" / "albert" / "1"
     metadata = json.loads((v1 / contract.ASSETS_EXTRA_DIR / contract.METADATA_FILE).read_text())
     assert metadata["model_name"] == "albert" and metadata["text_features"] == ["text"]
@@ -77,6 +83,7 @@ def test_spans_retrain_warm_start_and_only_better_models_are_pushed(root):
     assert _execution_count(config, "Trainer") == trainer_runs  # cached: no retraining of an unchanged span
     assert _versions(root) == [1]  # the same model is not pushed twice
     assert again.pushed_version == "1"  # the served model is still the first run's
+    assert f"TextExampleGen: {example_gen}" in again.lines()  # from the cached execution's outputs
 
     sample_data.write_span(str(root / "data"), 2, train_rows=600, dev_rows=120)
     second = local_runner.run(config, report=lines.append)

@@ -26,6 +26,7 @@ import pytest
 from pipeline import sample_data
 from serving import contract
 from text_contract import storage
+from trainer import run_fn
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +118,9 @@ def test_the_pipeline_runs_retrains_and_pushes_on_s3(s3, tmp_path):
         assert any(key.startswith(f"out/pipeline_root/{component}/") for key in root_keys), component
     run_files = {key.rsplit("/", 1)[-1] for key in root_keys if "/Trainer/model_run/" in key}
     assert {"metrics.json", "progress.json", "best_weights.npz", "best_weights.json", "albert_config.json",
-            "model.weights.h5", "checkpoint"} <= run_files, sorted(run_files)
+            "model.weights.h5"} <= run_files, sorted(run_files)
+    # The checkpoints lived under the pipeline root (trainer/run_fn.py: resume_dir), removed after the export.
+    assert not any(f"/{run_fn.RESUME_ROOT_DIR}/" in key for key in root_keys), root_keys
     # The pushed version: complete, with its completion marker.
     v1_keys = _keys(client, "serving/albert/1/")
     assert f"serving/albert/1/{contract.SAVED_MODEL_FILE}" in v1_keys

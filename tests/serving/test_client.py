@@ -20,8 +20,8 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
 
 from serving import contract
-from serving.client import (SIGNATURE_DEF_FIELD, ClientConfig, ServingClient, ServingError, parse_metadata,
-                            predictions_json)
+from serving.client import (DEADLINE_EXHAUSTED, RETRIES_EXHAUSTED, SIGNATURE_DEF_FIELD, ClientConfig, ServingClient,
+                            ServingError, parse_metadata, predictions_json, read_token_file)
 
 LABELS = ("neg", "pos")
 
@@ -32,6 +32,7 @@ class ScriptedServing(prediction_service_pb2_grpc.PredictionServiceServicer, mod
     def __init__(self):
         self.requests: List = []
         self.metadata: List = []
+        self.peers: List[str] = []  # the client's address of each call: a new port is a new connection
         self.fail_first = 0
         self.fail_code = grpc.StatusCode.UNAVAILABLE
         self.delay_s = 0.0
@@ -42,6 +43,7 @@ class ScriptedServing(prediction_service_pb2_grpc.PredictionServiceServicer, mod
         with self._lock:
             self.requests.append(request)
             self.metadata.append(dict(context.invocation_metadata()))
+            self.peers.append(context.peer())
             failing = len(self.requests) <= self.fail_first
         if self.delay_s:
             time.sleep(self.delay_s)
@@ -179,8 +181,120 @@ def test_retries_are_bounded_and_the_error_says_how_many_attempts(scripted):
             client.predict(["x"])
     assert len(servicer.requests) == 3
     error = raised.value
-    assert error.code == grpc.StatusCode.UNAVAILABLE and error.attempts == 3
-    assert str(error) == f"Predict on {address} failed after 3 attempts: UNAVAILABLE: scripted failure 3"
+    assert error.code == grpc.StatusCode.UNAVAILABLE and error.attempts == 3 and error.exhausted == RETRIES_EXHAUSTED
+    assert str(error) == (f"Predict on {address} failed after 3 attempts: UNAVAILABLE: scripted failure 3 "
+                          f"(gave up: all 2 retries used within the 30 s deadline)")
+
+
+def test_each_retry_goes_out_on_a_fresh_connection_and_success_keeps_it(scripted):
+    servicer, address = scripted
+    servicer.fail_first = 3
+    with _client(address, retries=5) as client:
+        client.predict(["x"])
+        client.predict(["y"])
+    assert len(servicer.peers) == 5
+    assert len(set(servicer.peers[:4])) == 4  # a reused channel would carry its reconnect backoff into the retries
+    assert servicer.peers[4] == servicer.peers[3]
+
+
+def test_the_deadline_caps_the_retries_and_the_error_says_so(scripted):
+    servicer, address = scripted
+    servicer.fail_first = 10_000
+    with _client(address, retries=30, deadline_s=0.6, backoff_s=0.05, max_backoff_s=0.1) as client:
+        started = time.monotonic()
+        with pytest.raises(ServingError) as raised:
+            client.predict(["x"])
+    elapsed = time.monotonic() - started
+    error = raised.value
+    attempts = len(servicer.requests)
+    assert error.exhausted == DEADLINE_EXHAUSTED and error.code == grpc.StatusCode.UNAVAILABLE
+    assert 2 < attempts < 31 and error.attempts == attempts
+    assert str(error).endswith(f"(gave up: the 0.6 s deadline ran out with {31 - attempts} of 30 retries left)")
+    # The last attempt goes out just before the deadline instead of giving up a backoff early.
+    assert 0.5 <= elapsed < 1.5
+
+
+def test_a_call_cut_by_the_deadline_says_the_deadline_ran_out(scripted):
+    servicer, address = scripted
+    servicer.delay_s = 2.0
+    with _client(address, deadline_s=0.3, retries=5) as client:
+        with pytest.raises(ServingError) as raised:
+            client.predict(["x"])
+    assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and raised.value.exhausted == DEADLINE_EXHAUSTED
+    assert "gave up: the 0.3 s deadline ran out with 5 of 5 retries left" in str(raised.value)
+
+
+def test_a_final_error_names_no_exhausted_limit(scripted):
+    servicer, address = scripted
+    servicer.fail_first, servicer.fail_code = 1, grpc.StatusCode.NOT_FOUND
+    with _client(address) as client:
+        with pytest.raises(ServingError) as raised:
+            client.predict(["x"])
+    assert raised.value.exhausted is None and "gave up" not in str(raised.value)
+
+
+DOWN_S = 5.0  # several backoffs long: they have grown to their cap
+
+
+def test_retries_reconnect_at_once_when_a_restarted_server_listens_again():
+    """The server goes away under a client loop and comes back on the same port: with the default settings every
+    call succeeds, the first one soon after the server is back."""
+    with socket_port() as port:
+        pass
+    address = f"127.0.0.1:{port}"
+    servicer = ScriptedServing()
+    server = _serve_on(servicer, address)
+    answered_at: List[float] = []
+    with ServingClient(ClientConfig(address, deadline_s=15)) as client:  # the default backoffs and retries
+        client.predict(["x"])
+        server.stop(0).wait()
+        down_since = time.monotonic()
+        restarter = threading.Timer(DOWN_S, lambda: restarted.append((_serve_on(servicer, address), time.monotonic())))
+        restarted: List = []
+        restarter.start()
+        for _ in range(3):
+            client.predict(["x"])
+            answered_at.append(time.monotonic())
+        restarter.join()
+    restarted[0][0].stop(0)
+    up_at = restarted[0][1]
+    assert answered_at[0] - down_since >= DOWN_S
+    # Backoffs of at most 1 s (CLIENT_MAX_BACKOFF_S), each on a fresh channel: answered within about that.
+    assert answered_at[0] - up_at < 1.6, f"answered {answered_at[0] - up_at:.2f} s after the server was back"
+
+
+def _serve_on(servicer, address):
+    server = grpc.server(futures.ThreadPoolExecutor(4), options=[("grpc.so_reuseport", 0)])
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(servicer, server)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(servicer, server)
+    assert server.add_insecure_port(address)
+    server.start()
+    return server
+
+
+def test_the_auth_token_is_sent_as_a_bearer_header(scripted, tmp_path):
+    servicer, address = scripted
+    token_file = tmp_path / "token"
+    token_file.write_text("  s3cret-token\n")
+    token = read_token_file(str(token_file))
+    assert token == "s3cret-token"
+    with _client(address, auth_token=token, metadata=(("x-tenant", "acme"),)) as client:
+        client.predict(["x"])
+    assert servicer.metadata[0]["authorization"] == "Bearer s3cret-token" and servicer.metadata[0]["x-tenant"] == "acme"
+    assert "s3cret" not in repr(client.config)
+    with pytest.raises(ValueError, match="both set the authorization"):
+        ClientConfig(address, auth_token=token, metadata=(("authorization", "Bearer x"),))
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "a bearer token must be one word"), (b"two words\n", "a bearer token must be one word"), (b"\xff\xfe", "not ASCII")])
+def test_a_bad_token_file_is_refused_naming_it(tmp_path, content, message):
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    with pytest.raises(ValueError, match=f"auth token file {token_file}: {message}"):
+        read_token_file(str(token_file))
+    with pytest.raises(OSError, match=f"auth token file {tmp_path / 'missing'}: cannot read it"):
+        read_token_file(str(tmp_path / "missing"))
 
 
 def test_other_errors_are_not_retried(scripted):

@@ -3,6 +3,8 @@
 import filecmp
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -215,3 +217,62 @@ def test_a_killed_pushs_staging_directory_is_removed_by_a_later_push_once_stale(
     assert result.version == 1
     # The stale ones are gone; one that may belong to a push still running is left alone.
     assert sorted(os.listdir(parent)) == [inflight, "1"]
+
+
+# A push that stops after its second file, for a test to SIGKILL it mid-copy (as a preempted pod is killed).
+_PUSH_UNTIL_KILLED = """
+import sys, time
+from serving import push as push_lib
+from text_contract import storage
+real_copy, copied = storage.copy_file, []
+def copy_then_wait(source, destination):
+    real_copy(source, destination)
+    copied.append(destination)
+    if len(copied) == 2:
+        print("copying", flush=True)
+        time.sleep(600)
+storage.copy_file = copy_then_wait
+push_lib.push_export(sys.argv[1], sys.argv[2], check_ops=False)
+"""
+
+
+def _kill_mid_push(export_dir, base):
+    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    process = subprocess.Popen([sys.executable, "-c", _PUSH_UNTIL_KILLED, export_dir, base], cwd=repo_root,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "copying\n"
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+
+
+def test_a_push_killed_mid_copy_leaves_staging_that_the_next_push_removes_at_once(tmp_path):
+    base = str(tmp_path / "serving")
+    parent = os.path.join(base, MODEL)
+    _kill_mid_push(tiny_export(), base)
+    left = os.listdir(parent)
+    assert len(left) == 2 and any(storage.STAGING_MARKER in name and name.endswith(push_lib.PUSH_OWNER_SUFFIX)
+                                  for name in left), left  # the staging directory and its owner record
+    assert push_lib.push_export(tiny_export(), base).version == 1
+    assert os.listdir(parent) == ["1"]  # fresh, yet known dead: gone without waiting STALE_STAGING_SECONDS
+
+
+def test_a_live_pushs_staging_is_kept_and_a_dead_ones_removed(tmp_path):
+    base = str(tmp_path / "serving")
+    parent = os.path.join(base, MODEL)
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owners = {"dead": int(exited.stdout), "live": os.getppid()}  # the pytest process's parent outlives the test
+    for owner, pid in owners.items():
+        staging = os.path.join(parent, f".1{storage.STAGING_MARKER}{owner}")
+        os.makedirs(os.path.join(staging, "variables"))
+        record = push_lib._write_owner_record(staging)
+        storage.write_json(record, {**storage.read_json(record), "pid": pid})
+    other_host = os.path.join(parent, f".1{storage.STAGING_MARKER}elsewhere")  # cannot be checked: age rule
+    os.makedirs(other_host)
+    record = push_lib._write_owner_record(other_host)
+    storage.write_json(record, {**storage.read_json(record), "host": "another-host", "pid": owners["dead"]})
+    push_lib.push_export(tiny_export(), base)
+    assert sorted(os.listdir(parent)) == sorted([
+        "1", f".1{storage.STAGING_MARKER}live", f".1{storage.STAGING_MARKER}live{push_lib.PUSH_OWNER_SUFFIX}",
+        f".1{storage.STAGING_MARKER}elsewhere", f".1{storage.STAGING_MARKER}elsewhere{push_lib.PUSH_OWNER_SUFFIX}"])

@@ -10,6 +10,8 @@ saved_model.pb and the marker.
 """
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -101,6 +103,18 @@ def test_a_fresh_incomplete_version_may_be_a_push_in_progress_and_is_left_alone(
     _half_written(base, 2)  # written just now: maybe by a push still running
     assert push_lib.push_export(tiny_export(), base, keep_versions=1).version == 3
     assert _listing(base) == ["2", "3"]  # 1 pruned; 2 may still be written by another push
+
+
+def test_a_half_written_version_of_a_dead_push_is_removed_at_once_a_live_ones_kept(base):
+    """The owner record (host, process id) beside a version being written tells the next push whether its
+    writer is gone: then it need not wait STALE_STAGING_SECONDS."""
+    push_lib.push_export(tiny_export(), base)
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for version, pid in ((2, int(exited.stdout)), (3, os.getppid())):  # a dead writer; a live one
+        record = push_lib._write_owner_record(_half_written(base, version))
+        storage.write_json(record, {**storage.read_json(record), "pid": pid})
+    assert push_lib.push_export(tiny_export(), base).version == 4
+    assert _listing(base) == [f".3{push_lib.PUSH_OWNER_SUFFIX}", "1", "3", "4"]
 
 
 def test_a_version_with_saved_model_but_no_marker_waits_for_keep_versions(base):

@@ -10,34 +10,12 @@ import tensorflow as tf
 
 from serving import contract
 from tests.serving.support import tiny_task
+from tests.trainer.support.fn_args import fake_fn_args
 from tests.trainer.support.synthetic_data import write_pretraining_records
 from trainer import run_fn as run_fn_lib
 from trainer.config import ConfigError
 from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
 from trainer.train import FINAL_DIR, METRICS_FILE
-
-
-def fake_fn_args(root, custom_config, *, train_files, eval_files, transform_output=None, train_steps=None,
-                 eval_steps=None, base_model=None):
-    """The attributes of tfx.components.trainer.fn_args_utils.FnArgs (file lists are patterns, as TFX gives)."""
-    return types.SimpleNamespace(
-        working_dir=str(root / "working"),
-        train_files=[train_files],
-        eval_files=[eval_files] if eval_files else [],
-        train_steps=train_steps,
-        eval_steps=eval_steps,
-        schema_path=None,
-        schema_file=None,
-        transform_graph_path=transform_output,
-        transform_output=transform_output,
-        data_accessor=None,
-        serving_model_dir=str(root / "model" / "Format-Serving"),
-        eval_model_dir=str(root / "model" / "Format-TFMA"),
-        model_run_dir=str(root / "model_run"),
-        base_model=base_model,
-        hyperparameters=None,
-        custom_config=custom_config,
-    )
 
 
 def _classify_config(task, **training):

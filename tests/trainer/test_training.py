@@ -237,3 +237,20 @@ def test_pretraining_learns_a_sentence_order_signal(tmp_path):
     dataset = input_pipeline.pretraining_dataset(records, 32, 32, 5, shuffle=False)
     logs = result.model.evaluate(dataset, steps=8, verbose=0, return_dict=True)
     assert logs["sop_logits_accuracy"] > 0.9
+
+
+def test_evaluations_read_the_eval_split_to_its_end_without_running_out_of_data(tmp_path):
+    import warnings
+
+    train_file = write_classification_records(tmp_path / "train.tfrecord", count=32, seq_length=16)
+    eval_file = write_classification_records(tmp_path / "eval.tfrecord", count=20, seq_length=16, seed=1)
+    evaluation = input_pipeline.classification_dataset(eval_file, 8, 16, shuffle=False, repeat=False)
+    assert evaluation.cardinality() == 3  # 20 rows: two full batches and a partial one, all scored
+    assert sum(len(targets["logits"]) for _, targets in evaluation) == 20
+    config = TrainingConfig(task="classify", model_dir=str(tmp_path / "model"), preset="tiny", max_seq_length=16,
+                            global_batch_size=8, train_steps=4, checkpoint_every_steps=2, warmup_steps=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(config, train_file, eval_file)
+    assert len(result.history["val_loss"]) == 2  # both evaluations ran
+    assert not [w for w in caught if "ran out of data" in str(w.message)], [str(w.message) for w in caught]

@@ -93,10 +93,22 @@ def read_original_checkpoint(src: str) -> Dict[str, np.ndarray]:
         clean = name[len(HUB_PREFIX):] if name.startswith(HUB_PREFIX) else name
         if _NOT_WEIGHTS.search(clean):
             continue
-        weights[clean] = reader.get_tensor(name)
+        try:
+            weights[clean] = reader.get_tensor(name)
+        except Exception as error:  # TensorFlow's own message ("Read less bytes than requested") names neither
+            raise WeightImportError(f"{_data_files(prefix)}: cannot read variable {name}: {error} (the checkpoint's "
+                                    "data file is missing, truncated or corrupt)") from None
     if not weights:
         raise WeightImportError(f"{prefix}: the checkpoint holds no model weights")
     return weights
+
+
+def _data_files(prefix: str) -> str:
+    """The data file(s) of checkpoint `prefix`, for messages: one path, or the shards' pattern and count."""
+    shards = sorted(glob.glob(glob.escape(prefix) + ".data-*"))
+    if len(shards) == 1:
+        return shards[0]
+    return f"{prefix}.data-* ({len(shards)} files)" if shards else f"{prefix}.data-* (no data file)"
 
 
 def infer_config_from_weights(weights: Mapping[str, np.ndarray], base: AlbertConfig) -> AlbertConfig:

@@ -103,6 +103,13 @@ def test_bad_rows_are_counted_and_every_valid_row_is_used(examples_run):
     assert artifact.get_int_custom_property("instances_written") == len(examples)
     assert artifact.split_names == '["train"]'
     assert artifact.get_string_custom_property("payload_format") == "FORMAT_TF_EXAMPLE"
+    # The run's progress line: documents read, kept, each skip reason, the truncated one.
+    from components.pretraining_data import executor
+
+    assert executor.describe(str(out)) == (
+        f"read {summary['documents_read']:,} documents, kept {summary['documents_used']:,}, skipped 10 (empty 4, "
+        f"invalid_utf8 1, missing_feature 2, not_text 1, unparseable_record 1, single_sentence 1), truncated 1 (cut "
+        f"to {MAX_CHARS:,} characters); wrote {len(examples):,} instances of {summary['tokens']:,} tokens")
 
 
 def test_output_is_what_the_trainer_parses(examples_run, spm_dir):

@@ -103,6 +103,15 @@ def test_counts_bad_rows_and_keeps_every_valid_line(trained, corpus):
     assert summary["sentences_heldout"] + summary["sentences_used"] == len(kept)
     assert summary["sentences_used"] == summary["sentences_for_training"]  # under the cap: nothing sampled out
     assert 0.05 * len(kept) < summary["sentences_heldout"] < 0.15 * len(kept)
+    # The run's progress line: examples read, distinct lines kept, each drop reason, the truncated line.
+    from components.sentencepiece_vocab import training
+
+    dropped = summary["dropped"]
+    assert training.describe(str(trained[0])) == (
+        f"read {summary['examples_read']:,} examples, kept {len(kept):,} (distinct lines of "
+        f"{summary['lines_read']:,}), skipped {sum(dropped.values()):,} (missing_feature 1, invalid_utf8 1, "
+        f"invalid_example 1, empty 3, duplicate {dropped['duplicate']:,}), truncated 1 (lines cut to "
+        f"{summary['max_sentence_chars']:,} characters); trained 400 pieces on {summary['sentences_used']:,} lines")
 
 
 def test_two_runs_give_the_same_model_bytes_whatever_the_beam_parallelism(trained, corpus, tmp_path):

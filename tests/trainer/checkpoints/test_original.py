@@ -87,3 +87,24 @@ def test_export_then_import_round_trips_exactly(tmp_path):
     assert set(exported) == set(reference)
     for name, value in reference.items():
         np.testing.assert_array_equal(exported[name], value, err_msg=name)
+
+
+def test_truncated_checkpoint_names_the_data_file_and_the_variable(tmp_path, capsys):
+    import re
+
+    import tensorflow as tf
+
+    from albert_tfx.cli import main
+
+    for path in (PARITY / "original").iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    data_file = tmp_path / "model.ckpt.data-00000-of-00001"
+    with open(data_file, "r+b") as handle:  # a copy cut off mid-way, as by an interrupted download
+        handle.truncate(data_file.stat().st_size // 2)
+    assert main(["convert", "--from", "original", str(tmp_path / "model.ckpt"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    found = re.fullmatch(rf"albert-tfx convert: error: {re.escape(str(data_file))}: cannot read variable (\S+): "
+                         r".*truncated or corrupt\)", err)
+    assert found, err
+    assert found.group(1) in tf.train.load_checkpoint(str(CHECKPOINT)).get_variable_to_shape_map()
+    assert not (tmp_path / "out").exists()
