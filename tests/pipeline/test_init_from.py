@@ -142,7 +142,10 @@ def test_albert_tfx_run_fine_tunes_the_checkpoint_and_the_push_answers_raw_text(
             "--serving-dir", str(tmp_path / "serving"),
             "--set", f"training.init_from={source}", "--set", f"vocabulary.import_from={VOCABULARY_FILES[kind]}",
             "--set", f"training.max_seq_length={MAX_SEQ_LENGTH}", "--set", "orchestration.beam_num_workers=1",
-            "--set", "training.train_steps=60", "--set", "training.checkpoint_every_steps=30"]
+            "--set", "training.train_steps=60", "--set", "training.checkpoint_every_steps=30",
+            # The test serves the push itself below; the canary's own server (its tests: test_canary*.py) would
+            # only add a server start to each of the four runs.
+            "--set", "serving.canary=false"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "pushed: version 1" in out, out

@@ -17,6 +17,7 @@ def test_the_pretrained_encoder_warm_starts_the_classifier(tmp_path):
     config = PipelineConfig().with_overrides({
         "data.path": str(tmp_path / "data"), "orchestration.output_dir": str(tmp_path / "out"),
         "orchestration.beam_num_workers": 1, "serving.serving_dir": str(tmp_path / "serving"),
+        "serving.canary": False,  # the canary has its own tests; here it would only add a server start
         "vocabulary.size": 300, "training.train_steps": 40, "evaluation.min_accuracy": 0.0,
         "pretraining.enabled": True, "pretraining.train_steps": 20,
     })
@@ -48,6 +49,7 @@ def test_continued_pretraining_on_domain_text_starts_from_the_released_checkpoin
     config = PipelineConfig().with_overrides({
         "data.path": str(tmp_path / "data"), "orchestration.output_dir": str(tmp_path / "out"),
         "orchestration.beam_num_workers": 1, "serving.serving_dir": str(tmp_path / "serving"),
+        "serving.canary": False,  # the canary has its own tests; here it would only add a server start
         "training.init_from": str(CHECKPOINTS["hf"]), "vocabulary.import_from": str(VOCABULARY_FILES["sentencepiece"]),
         "training.max_seq_length": 32, "training.train_steps": 20, "evaluation.min_accuracy": 0.0,
         "pretraining.enabled": True, "pretraining.train_steps": 10, "pretraining.max_seq_length": 32,

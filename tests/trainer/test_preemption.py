@@ -38,8 +38,16 @@ def _start(config_path, train_file):
 
 
 def _latest_checkpoint_step(model_dir):
-    steps = [int(p.name[len("ckpt-"):-len(".index")]) for p in (model_dir / "checkpoints").glob("ckpt-*.index")]
-    return max(steps, default=0)
+    # The step a restart resumes from: the checkpoint state file's newest entry, which is written after a
+    # checkpoint's files (a ckpt-N.index can exist a moment before the state file names it).
+    import re
+
+    state = model_dir / "checkpoints" / "checkpoint"
+    try:
+        match = re.search(r'^model_checkpoint_path: "(?:.*/)?ckpt-(\d+)"', state.read_text(), re.MULTILINE)
+    except OSError:
+        return 0
+    return int(match.group(1)) if match else 0
 
 
 def _finish(process, timeout=300):
