@@ -4,6 +4,11 @@ PY         := $(VENV)/bin/python
 # The stamp is rewritten after each successful install: pip runs again only when these change.
 STAMP      := $(VENV)/.albert-tfx-installed
 PYTEST_ARGS ?=
+# Tests run in two processes (pytest-xdist), one test file per process at a time: the end-to-end runs wait on
+# subprocesses, I/O and TFX orchestration much of the time, so two share a 2-core machine well (43 min -> see
+# README). Each file stays in one process so its module fixtures (a trained model, an S3 server) are built once.
+TEST_WORKERS ?= 2
+XDIST      := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-fast lint bench install clean-venv
 
@@ -17,11 +22,11 @@ run: $(STAMP)
 	$(VENV)/bin/albert-tfx run
 
 test: lint
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 # The fast tests alone (no end-to-end runs), for the edit-test loop.
 test-fast: lint
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # pyflakes' checks (unused and undefined names, shadowed imports), configured in pyproject.toml.
 lint: $(STAMP)

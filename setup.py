@@ -37,7 +37,7 @@ setup(
         # s3:// paths: tensorflow-io's S3 file system for tf.io.gfile, boto3 for Beam's (apache-beam[aws]).
         "s3": ["tensorflow-io>=0.37,<0.38", "boto3>=1.34,<2"],
         # moto's S3 server: the remote-storage test's object store (tests/pipeline/test_remote_storage.py).
-        "test": ["pytest>=8,<10", "ruff>=0.17,<0.18", "moto[s3]>=5,<6", "flask-cors>=4,<7"],
+        "test": ["pytest>=8,<10", "pytest-xdist>=3.6,<4", "ruff>=0.17,<0.18", "moto[s3]>=5,<6", "flask-cors>=4,<7"],
     },
     entry_points={"console_scripts": ["albert-tfx=albert_tfx.cli:console_main"]},
 )
