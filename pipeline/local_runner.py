@@ -9,6 +9,7 @@ summary.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import sys
@@ -224,9 +225,9 @@ def _describe_safely(config: PipelineConfig, node_id: str) -> List[str]:
     try:
         return component_data_lines(config, node_id)
     except Exception as error:  # a progress line must never fail the run it reports on; the summary retries
-        from absl import logging
+        from absl import logging as absl_logging
 
-        logging.warning("no data counts for %s: %s", node_id, error)
+        absl_logging.warning("no data counts for %s: %s", node_id, error)
         return []
 
 
@@ -276,12 +277,30 @@ def _quiet_beam_workers() -> None:
     """Beam's worker processes are fresh interpreters: they print every FutureWarning of the Google client
     libraries TFX pins, and the job service relays their WARN logs (missing python-snappy, ...). Neither
     says anything about the run; errors still come through."""
-    import logging
     import warnings
 
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore::FutureWarning"]))
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+
+
+# TFX warnings that say nothing about a run, each printed once per component. On an object store a directory
+# exists only while it holds files, so TFX's clean-up finds an executor's empty temp and working directories gone
+# and logs "not found" with the whole execution info (about 300 lines a component on S3); the channel resolver
+# logs that it ignores the output-key predicate the compiler adds, which the launcher applies itself.
+_TFX_NOISE = ("execution_info.tmp_dir %s is not found", "stateful_working_dir %s is not found",
+              "ArtifactQuery.property_predicate is not supported", "ContextQuery.property_predicate is not supported")
+
+
+class _DropTfxNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(_TFX_NOISE))
+
+
+def _quiet_tfx() -> None:
+    absl_logger = logging.getLogger("absl")
+    if not any(isinstance(existing, _DropTfxNoise) for existing in absl_logger.filters):
+        absl_logger.addFilter(_DropTfxNoise())
 
 
 def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSummary:
@@ -306,6 +325,7 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
     from tfx.orchestration.local import local_dag_runner
 
     _quiet_beam_workers()
+    _quiet_tfx()
     absl_logging = local_dag_runner.logging
     local_dag_runner.logging = progress = _Progress(absl_logging, len(names), report,
                                                     describe=lambda name: _describe_safely(config, name))

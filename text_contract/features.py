@@ -45,3 +45,18 @@ TRANSFORM_VOCABULARY_FILE = "albert_tfx/spm.model"
 # PretrainingDataGen's summary, at its artifact's root beside `Split-train/`; its "config" holds the
 # "vocab_size" the data was made with, which sizes the Pretrainer's fresh encoder.
 PRETRAINING_SUMMARY_FILE = "summary.json"
+
+# Question answering (issue 15). The QA ExampleGen's raw tf.Example features: one example per question.
+QA_ID = "id"  # the question's id in the source file (SQuAD `qas[].id`)
+QA_TITLE = "title"  # its article's title (the train/eval split is by article, never by question)
+QA_QUESTION = "question"
+QA_CONTEXT = "context"
+QA_ANSWER_TEXTS = "answer_texts"  # every gold answer (bytes list; empty for an unanswerable v2.0 question)
+QA_ANSWER_STARTS = "answer_starts"  # their character starts in `context` (int64 list, same length)
+QA_IS_IMPOSSIBLE = "is_impossible"  # int64 0/1 (SQuAD v2.0; 0 for v1.1)
+QA_RAW_FEATURES = (QA_ID, QA_TITLE, QA_QUESTION, QA_CONTEXT, QA_ANSWER_TEXTS, QA_ANSWER_STARTS, QA_IS_IMPOSSIBLE)
+# Per-window training features (Transform output for task qa; one window of one question per row): the model
+# inputs above plus the answer's first and last piece positions in the window ([CLS], 0, when the answer is
+# not inside it or there is none).
+START_POSITIONS = "start_positions"
+END_POSITIONS = "end_positions"
