@@ -19,11 +19,12 @@ WORKDIR /albert-tfx
 COPY . .
 # g++: crcmod and pyfarmhash ship no wheels and build from source (removed again after the install).
 # --constraint pins every transitive dependency (as tools/bootstrap_venv.sh does); the packaging tools first,
-# at their pinned versions, since our build uses them (--no-build-isolation).
+# at their pinned versions, since our build uses them (--no-build-isolation). The [s3] extra: TensorFlow reads
+# gs:// natively, but s3:// pipeline roots need tensorflow-io (TensorFlow) and boto3 (Beam) in every step.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends g++ \
     && python -m pip install --no-cache-dir --constraint constraints.txt --upgrade pip setuptools wheel \
-    && python -m pip install --no-cache-dir --constraint constraints.txt --no-build-isolation . \
+    && python -m pip install --no-cache-dir --constraint constraints.txt --no-build-isolation '.[s3]' \
     && python -m pip check \
     && apt-get purge -y --auto-remove g++ \
     && rm -rf /var/lib/apt/lists/*

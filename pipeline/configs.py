@@ -888,6 +888,14 @@ def _parse_string(name: str, text: str, field_type) -> Any:
             return False
         raise ConfigError(f"{name} must be true or false, got {text!r}")
     if typing.get_origin(inner) is tuple:
+        if text.lstrip().startswith("["):  # a YAML list, for items that hold commas ("--experiments=a,b")
+            try:
+                items = yaml.safe_load(text)
+            except yaml.YAMLError:
+                raise ConfigError(f"{name}: cannot read {text!r} as a list") from None
+            if not isinstance(items, list) or any(isinstance(item, (list, dict)) for item in items):
+                raise ConfigError(f"{name} must be a list of values, got {text!r}")
+            return [str(item) for item in items]
         return [part.strip() for part in text.split(",") if part.strip()]
     try:
         return yaml.safe_load(text)

@@ -36,6 +36,16 @@ def test_overrides_parse_strings_as_the_fields_type():
     assert config.data.label_values is None
 
 
+def test_a_list_override_in_brackets_keeps_commas_inside_its_items():
+    config = PipelineConfig().with_overrides({
+        "orchestration.beam_pipeline_args": '["--experiments=use_runner_v2,no_use_multiple_sdk_containers", '
+                                            '"--max_num_workers=4"]'})
+    assert config.orchestration.beam_pipeline_args == (
+        "--experiments=use_runner_v2,no_use_multiple_sdk_containers", "--max_num_workers=4")
+    with pytest.raises(ConfigError, match=r"orchestration.beam_pipeline_args: cannot read '\[\"--a' as a list"):
+        PipelineConfig().with_overrides({"orchestration.beam_pipeline_args": '["--a'})
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"training.learning_rate": "-1"}, "training.learning_rate must be > 0"),
     ({"training.train_steps": "many"}, "training.train_steps must be an integer"),
