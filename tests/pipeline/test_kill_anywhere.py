@@ -198,12 +198,27 @@ def _training_progress(root: str) -> int:
         return 0
 
 
+KILL_POINT_KEYS = {"TextExampleGen": "example_gen", "SentencePieceVocab": "vocabulary", "VocabTransform": "transform",
+                   "Trainer": "trainer", "Evaluator": "evaluator", "mid-push": "push", "none": "none"}
+
+
+def flat_results(table) -> dict:
+    """The table as flat keys (benchmarks/results/*.json): kill_<point>_{kill_point,outcome,steps_redone}."""
+    results = {}
+    for row in table:
+        key = next(key for word, key in KILL_POINT_KEYS.items() if word in row["kill_point"])
+        for field, value in row.items():
+            results[f"kill_{key}_{field}"] = value
+    return results
+
+
 def _record(table):
     from benchmarks import report
 
     date = datetime.date.today().isoformat()
     report.write_results(BENCHMARK, {"date": date, "machine_cpus": os.cpu_count(), "command": COMMAND,
-                                     "train_steps": STEPS, "checkpoint_every_steps": INTERVAL, "kills": table})
+                                     "train_steps": STEPS, "checkpoint_every_steps": INTERVAL,
+                                     **flat_results(table)})
     redone = [row["steps_redone"] for row in table if row["steps_redone"] is not None]
     report.update_benchmarks_md(BENCHMARK, [report.Row(
         BENCHMARK,
