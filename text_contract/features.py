@@ -60,3 +60,11 @@ QA_RAW_FEATURES = (QA_ID, QA_TITLE, QA_QUESTION, QA_CONTEXT, QA_ANSWER_TEXTS, QA
 # not inside it or there is none).
 START_POSITIONS = "start_positions"
 END_POSITIONS = "end_positions"
+# The per-question window layout of the QA Transform (text_contract/windows.py): each window position's
+# [start, end) in code points of the original context (-1 for question, special and padding positions) and
+# the number of windows in use; per_window_rows adds each window's index and its question's row.
+CONTEXT_CHAR_STARTS = "context_char_starts"
+CONTEXT_CHAR_ENDS = "context_char_ends"
+WINDOW_COUNT = "window_count"
+WINDOW_INDEX = "window_index"
+QUESTION_INDEX = "question_index"

@@ -48,7 +48,7 @@ import tensorflow_transform as tft
 # its own so that over-long words can become [UNK] by characters, as Hugging Face's BertTokenizer does.
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 
-from text_contract import features, normalization, pieces, vocabulary
+from text_contract import alignment, features, normalization, pieces, vocabulary
 from text_contract.transform_options import DEFAULT_MAX_SEQ_LENGTH, TEXT_CHARS_PER_POSITION, TransformOptions
 
 OUTPUT_DTYPE = tf.int64
@@ -132,6 +132,14 @@ _BOUNDARY = pieces.WORD_BOUNDARY
 # preprocessing decomposes them itself, as Python's unicodedata does (the code-point sweep test finds any other).
 _ICU_NFKD_MISSING = {cp: unicodedata.normalize("NFKD", chr(cp))
                      for cp in normalization.ICU_NFKC_INERT_CODEPOINTS + (0x11938,)}
+
+
+def _decompose_icu_missing(texts: tf.Tensor) -> tf.Tensor:
+    for cp, decomposed in _ICU_NFKD_MISSING.items():
+        texts = tf.strings.regex_replace(texts, f"\\x{{{cp:X}}}", decomposed)
+    return texts
+
+
 # Hugging Face's BertTokenizer._clean_text: NUL, U+FFFD and control characters (category C but tab, newline,
 # carriage return) removed; whitespace (category Z, tab, newline, carriage return) to a space.
 _BERT_REMOVED_RE2 = r"[^\P{C}\t\n\r]|\x{FFFD}"
@@ -166,6 +174,29 @@ class TextTokenizer(tf.Module):
             texts = tf.strings.substr(texts, 0, max_text_chars, unit="UTF8_CHAR")
         return self.tokenize(texts)
 
+    def tokenize_with_offsets(self, texts: tf.Tensor, max_text_chars: Optional[int] = None):
+        """[batch] raw strings -> (ids, starts, ends), each [batch, (pieces)] int64: the ids of `__call__` and each
+        piece's [start, end) in code points of the original text (`text_contract.alignment` says how a piece
+        starting with the word boundary, expansions and removed characters map)."""
+        aligned = self.prepare_aligned(alignment.align(repair_utf8(texts)))
+        if max_text_chars:
+            aligned = alignment.cut(aligned, max_text_chars)
+        ids, byte_starts, byte_ends = self._tokenize_with_byte_offsets(alignment.to_strings(aligned))
+        starts, ends = alignment.source_spans(aligned, byte_starts, byte_ends)
+        return self._split_with_offsets(ids, starts, ends)
+
+    def prepare_aligned(self, text):
+        """`prepare` on an `alignment.AlignedText` (repaired already): the same text, each code point with its span."""
+        raise NotImplementedError
+
+    def _tokenize_with_byte_offsets(self, texts: tf.Tensor):
+        """Prepared text -> piece ids and their [start, end) byte offsets in it, [batch, (pieces)] each."""
+        raise NotImplementedError
+
+    def _split_with_offsets(self, ids: tf.RaggedTensor, starts: tf.RaggedTensor, ends: tf.RaggedTensor):
+        """What `tokenize` does after the model, with the offsets following (only "albert" does anything)."""
+        return tf.cast(ids, OUTPUT_DTYPE), starts, ends
+
 
 class _SentencePieceTokenizer(TextTokenizer):
     """"sentencepiece": our vocabularies: `normalize_text`, then the model (trained with the identity rule)."""
@@ -179,6 +210,15 @@ class _SentencePieceTokenizer(TextTokenizer):
 
     def tokenize(self, texts):
         return tf.cast(self._model.tokenize(texts), OUTPUT_DTYPE)
+
+    def prepare_aligned(self, text):
+        text = alignment.normalize(alignment.remove(text, _REMOVED_RE2), "NFKC")
+        if self.lower_case:
+            text = alignment.map_chars(text, lambda t: tf.strings.lower(t, encoding="utf-8"))
+        return alignment.collapse_whitespace(text)
+
+    def _tokenize_with_byte_offsets(self, texts):
+        return self._model.tokenize_with_offsets(texts)
 
 
 class _AlbertTokenizer(TextTokenizer):
@@ -202,9 +242,7 @@ class _AlbertTokenizer(TextTokenizer):
         texts = tf.strings.regex_replace(texts, "``", '"')
         texts = tf.strings.regex_replace(texts, "''", '"')
         if self.lower_case:  # keep_accents = not lower_case
-            for cp, decomposed in _ICU_NFKD_MISSING.items():
-                texts = tf.strings.regex_replace(texts, f"\\x{{{cp:X}}}", decomposed)
-            texts = tf_text.normalize_utf8(texts, "NFKD")
+            texts = tf_text.normalize_utf8(_decompose_icu_missing(texts), "NFKD")
             texts = tf.strings.regex_replace(texts, self._combining_re2, "")
             texts = _lower(texts)
         return texts
@@ -212,6 +250,36 @@ class _AlbertTokenizer(TextTokenizer):
     def tokenize(self, texts):
         ids = self._model.tokenize(texts)
         return tf.cast(ids.with_flat_values(self._split_digit_commas(ids.flat_values)).merge_dims(1, 2), OUTPUT_DTYPE)
+
+    def prepare_aligned(self, text):
+        if self.lower_case:
+            text = alignment.map_chars(text, _lower)
+        text = alignment.collapse_whitespace(text)
+        text = alignment.replace_pairs(text, "`", '"')
+        text = alignment.replace_pairs(text, "'", '"')
+        if self.lower_case:
+            text = alignment.normalize(alignment.map_chars(text, _decompose_icu_missing), "NFKD")
+            text = alignment.map_chars(alignment.remove(text, self._combining_re2), _lower)
+        return text
+
+    def _tokenize_with_byte_offsets(self, texts):
+        return self._model.tokenize_with_offsets(texts)
+
+    def _split_with_offsets(self, ids, starts, ends):
+        # The split pieces of "▁1990,": the comma spans the piece's last character, the number's pieces the rest.
+        split = self._split_digit_commas(ids.flat_values)  # [pieces, (k)]
+        piece = split.value_rowids()
+        count = tf.gather(split.row_lengths(), piece)
+        index = tf.ragged.range(split.row_lengths()).flat_values
+        start, end = tf.gather(starts.flat_values, piece), tf.gather(ends.flat_values, piece)
+        comma = (count > 1) & tf.equal(index, count - 1)
+        last_char = tf.maximum(end - 1, start)
+        start, end = tf.where(comma, last_char, start), tf.where((count > 1) & ~comma, last_char, end)
+
+        def rows(values):
+            return ids.with_flat_values(split.with_flat_values(values)).merge_dims(1, 2)
+
+        return tf.cast(rows(split.flat_values), OUTPUT_DTYPE), rows(start), rows(end)
 
     def _split_digit_commas(self, ids: tf.Tensor) -> tf.RaggedTensor:
         """[n] piece ids -> [n, (ids)]: each piece as it is, but one like "▁1990," becomes the pieces of "1990"
@@ -237,6 +305,13 @@ class _AlbertTokenizer(TextTokenizer):
         n = tf.size(ids, out_type=tf.int64)
         index = tf.where(matched, n + tf.cumsum(tf.cast(matched, tf.int64)) - 1, tf.range(n))
         return tf.gather(rows, index)
+
+
+def _unk_too_long_words(words: tf.RaggedTensor) -> Tuple[tf.RaggedTensor, tf.Tensor]:
+    """Words longer than WORDPIECE_MAX_CHARS_PER_WORD characters become [UNK] whole, as in Hugging Face's
+    BertTokenizer; also which words (flat) were."""
+    too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > vocabulary.WORDPIECE_MAX_CHARS_PER_WORD
+    return words.with_flat_values(tf.where(too_long, vocabulary.WORDPIECE_UNK, words.flat_values)), too_long
 
 
 class _WordPieceTokenizer(TextTokenizer):
@@ -269,10 +344,28 @@ class _WordPieceTokenizer(TextTokenizer):
             texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
         return texts
 
+    def prepare_aligned(self, text):
+        text = alignment.remove(text, _BERT_REMOVED_RE2)
+        text = alignment.normalize(alignment.substitute(text, _BERT_WHITESPACE_RE2, ord(" ")), "NFC")
+        if self.lower_case:
+            text = alignment.remove(alignment.normalize(alignment.map_chars(text, _lower), "NFD"), r"\p{Mn}")
+        return text
+
+    def _tokenize_with_byte_offsets(self, texts):
+        words, word_starts, word_ends = self._basic.tokenize_with_offsets(texts)
+        words, too_long = _unk_too_long_words(words)
+        ids, starts, ends = self._wordpiece.tokenize_with_offsets(words)  # [batch, (words), (pieces)], in the word
+        word = ids.values.value_rowids()
+        word_start, word_end = tf.gather(word_starts.flat_values, word), tf.gather(word_ends.flat_values, word)
+        # A word made [UNK] for its length spans itself, not the 5 bytes of "[UNK]".
+        whole = tf.gather(too_long, word)
+        starts = tf.where(whole, word_start, word_start + starts.flat_values)
+        ends = tf.where(whole, word_end, word_start + ends.flat_values)
+        return ids.merge_dims(1, 2), ids.with_flat_values(starts).merge_dims(1, 2), ids.with_flat_values(
+            ends).merge_dims(1, 2)
+
     def tokenize(self, texts):
-        words = self._basic.tokenize(texts)
-        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > vocabulary.WORDPIECE_MAX_CHARS_PER_WORD
-        words = words.with_flat_values(tf.where(too_long, vocabulary.WORDPIECE_UNK, words.flat_values))
+        words, _ = _unk_too_long_words(self._basic.tokenize(texts))
         return self._wordpiece.tokenize(words).merge_dims(1, 2)
 
 

@@ -1,4 +1,5 @@
-"""tf.data input pipelines for the two tasks: static shapes, `drop_remainder`, no Python per step (TPU-safe).
+"""tf.data input pipelines for the tasks (pretrain, classify, qa): static shapes, `drop_remainder`, no Python per
+step (TPU-safe).
 
 Pipelines yield `(inputs, targets, sample_weights)` with the model's input names, global batches; Keras
 splits them across the strategy's replicas.
@@ -13,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from text_contract.features import (
-    INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS, PADDING_MASK,
-    SEGMENT_IDS, SENTENCE_ORDER_LABEL, TOKEN_IDS
+    END_POSITIONS, INPUT_IDS, INPUT_MASK, LABEL_IDS, MASKED_LM_IDS, MASKED_LM_POSITIONS, MASKED_LM_WEIGHTS,
+    MODEL_INPUTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, START_POSITIONS, TOKEN_IDS, WINDOW_COUNT
 )
 from trainer.dynamic_masking import apply_dynamic_masking
+from trainer.heads.span import END_LOGITS, START_LOGITS
 
 
 def _files(file_pattern) -> List[str]:
@@ -41,6 +43,14 @@ def _repeat_and_shuffle(dataset: tf.data.Dataset, *, shuffle: bool, seed: int) -
     if shuffle:
         dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     return dataset
+
+
+def _one_pass(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """An evaluation's single ordered pass. Sharded by element (as training is): the sharding then comes after
+    the length the caller declares, which file sharding, applied to the files, would contradict."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def pretraining_feature_spec(max_seq_length: int, max_predictions_per_seq: int) -> Dict[str, tf.io.FixedLenFeature]:
@@ -164,14 +174,7 @@ def classification_dataset(
     spec = feature_spec or classification_feature_spec(max_seq_length)
     files = _files(file_pattern)
     dataset = _records(files)
-    if repeat:
-        dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed)
-    else:
-        options = tf.data.Options()
-        # Shard by element (as training does): the sharding then comes after the declared length below, which
-        # file sharding, applied to the files, would contradict.
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        dataset = dataset.with_options(options)
+    dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed) if repeat else _one_pass(dataset)
     dataset = dataset.map(lambda record: tf.io.parse_single_example(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
     # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
     dataset = dataset.filter(lambda features: features[LABEL_IDS] >= 0)
@@ -182,4 +185,101 @@ def classification_dataset(
     weights = None if class_weights is None else tf.constant(list(class_weights), tf.float32)
     dataset = dataset.map(lambda features: classification_to_model(features, weights),
                           num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+
+
+# Task qa's rows come in two layouts (one window = [CLS] question [SEP] a span of the context [SEP], padded to
+# max_seq_length = L), told apart by `max_windows` (W):
+# - None: one window per row: `MODEL_INPUTS` int64 [L], `START_POSITIONS` and `END_POSITIONS` scalar int64;
+# - W: one question per row, the Transform's layout (text_contract/windows.py, `build_windows`): `MODEL_INPUTS`
+#   [W, L], the positions [W] and `WINDOW_COUNT` (the windows in use; the rest are padding), split into
+#   window rows here by the contract's own `per_window_rows`.
+# Windows shuffled after questions are split, so that a question's windows do not all share a batch.
+QA_WINDOW_SHUFFLE_BUFFER = 1_000
+
+
+def _qa_windows_module():
+    # Imported when a per-question layout is read: it imports tensorflow_text, which window rows never need.
+    from text_contract import windows
+
+    return windows
+
+
+def qa_feature_spec(max_seq_length: int, max_windows: Optional[int] = None) -> Dict[str, tf.io.FixedLenFeature]:
+    """How task qa's rows are parsed: one window per row, or with `max_windows` one question per row (the one
+    place that says it)."""
+    if max_windows is None:
+        return {**{name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in MODEL_INPUTS},
+                START_POSITIONS: tf.io.FixedLenFeature([], tf.int64),
+                END_POSITIONS: tf.io.FixedLenFeature([], tf.int64)}
+    if not isinstance(max_windows, int) or isinstance(max_windows, bool) or max_windows < 1:
+        raise ValueError(f"max_windows must be None (one window per row) or an integer >= 1, got {max_windows!r}")
+    return {**{name: tf.io.FixedLenFeature([max_windows, max_seq_length], tf.int64) for name in MODEL_INPUTS},
+            START_POSITIONS: tf.io.FixedLenFeature([max_windows], tf.int64),
+            END_POSITIONS: tf.io.FixedLenFeature([max_windows], tf.int64),
+            WINDOW_COUNT: tf.io.FixedLenFeature([], tf.int64)}
+
+
+def qa_to_model(features: Dict[str, tf.Tensor], max_seq_length: int):
+    """Parsed windows -> (inputs, targets) for `AlbertQuestionAnswerer`. A position outside the window stops
+    the run here, naming the feature, rather than becoming a gather out of range (or, on GPU, a silent 0)."""
+    inputs = {name: tf.cast(features[name], tf.int32) for name in MODEL_INPUTS}
+    targets = {}
+    for name, output in ((START_POSITIONS, START_LOGITS), (END_POSITIONS, END_LOGITS)):
+        positions = tf.cast(features[name], tf.int32)
+        checks = [tf.debugging.assert_non_negative(positions, message=f"{name} must be >= 0"),
+                  tf.debugging.assert_less(positions, max_seq_length,
+                                           message=f"{name} must be below max_seq_length={max_seq_length}")]
+        with tf.control_dependencies(checks):
+            targets[output] = tf.identity(positions)
+    return inputs, targets
+
+
+def _qa_window_count(files: List[str], max_windows: Optional[int]) -> int:
+    """Windows in task qa's TFRecords: rows, or the sum of their window counts (one pass, that feature only)."""
+    if max_windows is None:
+        return int(_records(files).reduce(np.int64(0), lambda count, _: count + 1))
+    window_count = WINDOW_COUNT
+    spec = {window_count: tf.io.FixedLenFeature([], tf.int64)}
+    counts = _records(files).batch(4096).map(
+        lambda records: tf.io.parse_example(records, spec)[window_count], num_parallel_calls=tf.data.AUTOTUNE)
+    return int(sum(int(tf.reduce_sum(chunk)) for chunk in counts))
+
+
+def qa_dataset(
+    file_pattern,
+    global_batch_size: int,
+    max_seq_length: int,
+    *,
+    shuffle: bool = True,
+    repeat: bool = True,
+    seed: int = 0,
+    skip_batches: int = 0,
+    max_windows: Optional[int] = None,
+) -> tf.data.Dataset:
+    """Batches of task qa's windows as `({MODEL_INPUTS}, {start_logits, end_logits})`, the targets being the
+    answer's first and last piece positions in the window (0, [CLS], when it holds no answer). Rows are
+    windows, or with `max_windows` questions (`qa_feature_spec`).
+
+    Without `repeat` (one pass, for evaluation) the windows are counted first and the dataset declares its
+    number of batches, as `classification_dataset` does."""
+    spec = qa_feature_spec(max_seq_length, max_windows)
+    files = _files(file_pattern)
+    dataset = _repeat_and_shuffle(_records(files), shuffle=shuffle, seed=seed) if repeat else _one_pass(_records(files))
+    if max_windows is None:
+        dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
+        dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        per_window_rows = _qa_windows_module().per_window_rows
+        dataset = dataset.batch(global_batch_size)
+        dataset = dataset.map(lambda records: per_window_rows(tf.io.parse_example(records, spec)),
+                              num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        if repeat and shuffle:
+            dataset = dataset.shuffle(QA_WINDOW_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
+    if not repeat:
+        windows = _qa_window_count(files, max_windows)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(windows / global_batch_size)))
+    dataset = dataset.map(lambda features: qa_to_model(features, max_seq_length), num_parallel_calls=tf.data.AUTOTUNE)
+    # Resuming skips the batches already trained on, as the other tasks' pipelines do.
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

@@ -1,4 +1,5 @@
-"""The two training tasks: which model, which losses and metrics, and how warm starts load weights."""
+"""The training tasks (pretrain, classify, qa): which model, which losses and metrics, and how warm starts load
+weights."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from trainer.losses import SparseSoftmaxCrossEntropy
 from trainer.metrics import MacroF1, SparseAccuracy
 from trainer.presets import get_preset
 from trainer.pretrainer import AlbertPretrainer
-from trainer.training_config import TrainingConfig
+from trainer.question_answering import END_LOGITS, START_LOGITS, AlbertQuestionAnswerer
+from trainer.training_config import QA_TASK, TrainingConfig
 
 
 def resolve_albert_config(config: TrainingConfig) -> AlbertConfig:
@@ -38,6 +40,8 @@ def build_model(config: TrainingConfig, albert_config: AlbertConfig) -> keras.Mo
     encoder = AlbertEncoder.from_albert_config(albert_config)
     if config.task == "pretrain":
         model = AlbertPretrainer(encoder)
+    elif config.task == QA_TASK:
+        model = AlbertQuestionAnswerer(encoder, with_no_answer=config.qa_with_no_answer)
     else:
         model = AlbertClassifier(encoder, config.num_classes, dropout=config.classifier_dropout,
                                  pooling=config.classifier_pooling)
@@ -66,6 +70,17 @@ def compile_model(model: keras.Model, config: TrainingConfig, optimizer: keras.o
             loss={"mlm_logits": SparseSoftmaxCrossEntropy(reduction="mean_with_sample_weight"),
                   "sop_logits": SparseSoftmaxCrossEntropy()},
             weighted_metrics={"mlm_logits": [SparseAccuracy()], "sop_logits": [SparseAccuracy()]},
+            jit_compile=config.xla,
+        )
+    elif config.task == QA_TASK:
+        # BERT's SQuAD loss: the mean of the start and the end positions' cross-entropies over the window's
+        # positions (Keras sums the weighted output losses). `no_answer_score`, when there, is derived from the
+        # same logits and has no loss of its own. Logs: start_logits_accuracy, end_logits_accuracy.
+        model.compile(
+            optimizer=optimizer,
+            loss={START_LOGITS: SparseSoftmaxCrossEntropy(), END_LOGITS: SparseSoftmaxCrossEntropy()},
+            loss_weights={START_LOGITS: 0.5, END_LOGITS: 0.5},
+            metrics={START_LOGITS: [SparseAccuracy()], END_LOGITS: [SparseAccuracy()]},
             jit_compile=config.xla,
         )
     else:

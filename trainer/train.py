@@ -1,9 +1,10 @@
-"""`train()`: one preemption-safe training run of either task under any strategy.
+"""`train()`: one preemption-safe training run of any task (pretrain, classify, qa) under any strategy.
 
 Outputs under `config.model_dir`:
   checkpoints/        model + optimizer state every `checkpoint_every_steps` (resumed automatically; in
                       `train`'s resume_dir instead when one is given, with the best weights' files)
-  logs/               TensorBoard: losses, MLM/SOP or classification accuracy, learning rate, examples/s
+  logs/               TensorBoard: losses, accuracies (MLM/SOP, classification, answer positions), learning rate,
+                      examples/s
   metrics.json        final step, metrics, wall time, throughput, and the run's budget (`TRAINING_SUMMARY_KEYS`:
                       planned and run steps, epochs, early stopping, the checkpoint kept)
   progress.json       the current step and examples/s, every `log_every_steps`
@@ -40,7 +41,7 @@ from trainer.config import AlbertConfig, ConfigError
 from trainer.optimization import create_optimizer
 from trainer.strategy import create_strategy, device_kind, is_chief
 from trainer.tasks import build_model, compile_model, resolve_albert_config
-from trainer.training_config import TrainingConfig
+from trainer.training_config import QA_TASK, TrainingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,16 @@ def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, 
         datasets = {"train": make(train_files, True, initial_step)}
         if eval_files and config.eval_steps:
             datasets["eval"] = make(eval_files, False, 0)
+        return datasets
+    if config.task == QA_TASK:
+        # Evaluations score the eval windows (loss, start/end position accuracy); answer-level SQuAD scores
+        # (exact match, F1 over the text) need the windows joined back per question, outside the trainer.
+        datasets = {"train": input_pipeline.qa_dataset(train_files, config.global_batch_size, config.max_seq_length,
+                                                       seed=config.seed, skip_batches=initial_step,
+                                                       max_windows=config.qa_max_windows)}
+        if eval_files:
+            datasets["eval"] = input_pipeline.qa_dataset(eval_files, config.global_batch_size, config.max_seq_length,
+                                                         shuffle=False, repeat=False, max_windows=config.qa_max_windows)
         return datasets
     datasets = {
         "train": input_pipeline.classification_dataset(

@@ -11,7 +11,10 @@ from trainer.config import ConfigError
 
 # Tasks a pipeline fine-tunes on; "pretrain" is the MLM + SOP task of the pretraining branch.
 FINE_TUNING_TASKS = ("classify",)
-TASKS = ("pretrain",) + FINE_TUNING_TASKS
+# Extractive question answering (issue 15): start and end positions of the answer in each window. Trained by
+# trainer.train; not yet among FINE_TUNING_TASKS, which the pipeline config offers, until run_fn can export it.
+QA_TASK = "qa"
+TASKS = ("pretrain",) + FINE_TUNING_TASKS + (QA_TASK,)
 OPTIMIZERS = ("auto", "lamb", "adamw")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -100,7 +103,7 @@ class TrainingConfig:
     model_dir: str = "outputs/model"
     preset: str = "tiny"
     albert_config_path: Optional[str] = None  # overrides `preset`
-    num_classes: int = 2
+    num_classes: int = 2  # classify only (task qa's classes are the window's positions)
     max_seq_length: int = 128
     max_predictions_per_seq: int = 20
     global_batch_size: int = 32
@@ -131,6 +134,12 @@ class TrainingConfig:
     tpu_address: Optional[str] = None
     classifier_dropout: float = 0.1
     classifier_pooling: str = "cls"  # one of POOLINGS
+    # Task qa: the model also outputs `no_answer_score` (SQuAD v2.0 unanswerable questions; trainer/heads/span.py).
+    # Training is the same either way: a window without the answer targets [CLS] at both positions.
+    qa_with_no_answer: bool = False
+    # Task qa: the rows are questions with up to this many windows each (the Transform's layout,
+    # text_contract/windows.py); None: one window per row (trainer/input_pipeline.py: qa_feature_spec).
+    qa_max_windows: Optional[int] = None
     warm_start_path: Optional[str] = None  # a directory written by `albert-tfx convert` or our pretraining
     dynamic_masking: bool = False
     log_every_steps: int = 10
@@ -196,7 +205,18 @@ class TrainingConfig:
               "divergence_factor", "must be 0 (off) or a number > 1")
         check(number(self.weight_average_decay) and 0 <= self.weight_average_decay < 1, "weight_average_decay",
               "must be 0 (off) or in (0, 1)")
-        check(self.num_classes >= 2, "num_classes", "must be at least 2")
+        if self.task == QA_TASK:
+            # A window's answer positions are its classes: a num_classes other than the default was meant for
+            # another task, and the run would silently ignore it.
+            check(self.num_classes == TrainingConfig.num_classes, "num_classes",
+                  f"does not apply to task {QA_TASK!r} (the classes are the window's positions); leave it out")
+        else:
+            check(self.num_classes >= 2, "num_classes", "must be at least 2")
+        check(isinstance(self.qa_with_no_answer, bool), "qa_with_no_answer", "must be true or false")
+        check(self.qa_max_windows is None or (integer(self.qa_max_windows) and self.qa_max_windows >= 1),
+              "qa_max_windows", "must be None or an integer >= 1")
+        for name, is_set in (("qa_with_no_answer", self.qa_with_no_answer), ("qa_max_windows", self.qa_max_windows)):
+            check(not is_set or self.task == QA_TASK, name, f"applies to task {QA_TASK!r} only")
         check(self.learning_rate > 0, "learning_rate", "must be positive")
         check(0 <= self.end_learning_rate <= self.learning_rate, "end_learning_rate", "must be in [0, learning_rate]")
         check(self.weight_decay >= 0, "weight_decay", "must be >= 0")
@@ -211,7 +231,8 @@ class TrainingConfig:
         check(self.early_stopping_patience == 0 or self.select_best_metric is not None, "early_stopping_patience",
               "needs select_best_metric (the metric that must improve)")
         check(self.epochs is None or self.task in FINE_TUNING_TASKS, "epochs",
-              f"applies to the classification tasks {FINE_TUNING_TASKS} only (pretraining counts steps)")
+              f"applies to the classification tasks {FINE_TUNING_TASKS} only (pretraining and {QA_TASK!r} "
+              "count steps: set train_steps)")
         check(self.class_weights == "none" or self.task in FINE_TUNING_TASKS, "class_weights",
               f"applies to the classification tasks {FINE_TUNING_TASKS} only")
         check(self.train_label_counts is None
