@@ -12,7 +12,7 @@ unanswerable question are empty lists of their type, so every example has every 
 Skipped questions and dropped answers are counted (Beam counters in the namespace `QaExampleGen`, named by
 reason: `parsing.SKIP_REASONS`, `parsing.ANSWER_DROP_REASONS`) and the first few of each reason logged with
 the file, article, question id and field. A file that is not JSON fails the run (`parsing.QaFileError`).
-`CountExamples` counts what reaches each output split (`examples_written`). The counters' step names
+`components.counted_example_gen.CountExamples` counts what reaches each output split (`examples_written`). The counters' step names
 (`INPUT_STEP`, `COUNT_STEP`) are what `summary.summary_from_counters` sorts them by.
 
 No TFX at import time: Beam workers import this module (and the package's lazy `__init__`).
@@ -31,10 +31,8 @@ from components.qa_example_gen import spec as spec_lib
 from text_contract import features
 
 METRICS_NAMESPACE = "QaExampleGen"
-EXAMPLES_WRITTEN = "examples_written"  # per output split, counted just before the base class writes it
 COUNTER_NAMES = parsing.VOLUME + parsing.SKIP_REASONS + parsing.ANSWER_DROP_REASONS + parsing.NOTES
 INPUT_STEP = "InputToRecord"  # the base class's label for our PTransform ("InputToRecord[split]" per split)
-COUNT_STEP = "CountExamples"  # our label for CountExamples ("CountExamples[split]" per output split)
 
 _MAX_LOGGED_PER_REASON = 5  # problems logged per reason and DoFn instance (all are counted)
 
@@ -110,14 +108,3 @@ class QaToExample(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles" >> beam.ParDo(ParseFile())
         )
-
-
-class CountExamples(beam.DoFn):
-    """Passes examples on, counting them (`EXAMPLES_WRITTEN`)."""
-
-    def setup(self):
-        self._written = beam.metrics.Metrics.counter(METRICS_NAMESPACE, EXAMPLES_WRITTEN)
-
-    def process(self, example):
-        self._written.inc()
-        yield example

@@ -2,8 +2,8 @@
 `beam_pipeline.QaToExample`, and the run summary written after the Beam job (`summary`).
 
 The base class resolves the input and output configs (splits, `{SPAN}` patterns, the by-article hash
-partition) and writes the gzipped TFRecords; `GenerateExamplesByBeam` adds `beam_pipeline.CountExamples` to
-each output split. `Do` checks the options and that an output split config partitions by article title
+partition) and writes the gzipped TFRecords; `components.counted_example_gen` adds a count of each output
+split. `Do` checks the options and that an output split config partitions by article title
 (both fail before Beam starts), then reads the counters from the pipeline result, writes
 `qa_example_gen_summary.json` and puts three totals on the artifact as custom properties. Then a split that
 lost more than `max_skipped_fraction` of its questions fails the run (`data_counts.TooManySkippedRowsError`,
@@ -12,18 +12,17 @@ and the summary stays in its directory for inspection.
 """
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import apache_beam as beam
 from absl import logging
-from apache_beam.metrics.metric import MetricsFilter
 from tfx import types
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components import data_counts
+from components.counted_example_gen import CountingExampleGenExecutor
 from components.qa_example_gen import beam_pipeline
 from components.qa_example_gen import spec as spec_lib
 from components.qa_example_gen import summary as summary_lib
@@ -33,22 +32,14 @@ SKIPPED_PROPERTY = "qa_example_gen_skipped"
 ANSWERS_DROPPED_PROPERTY = "qa_example_gen_answers_dropped"
 
 
-class Executor(BaseExampleGenExecutor):
+class Executor(CountingExampleGenExecutor):
     """FileBasedExampleGen executor for SQuAD-format JSON; options from `custom_config` (QaOptions)."""
+
+    COMPONENT_NAME = "QaExampleGen"
+    METRICS_NAMESPACE = beam_pipeline.METRICS_NAMESPACE
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
         return beam_pipeline.QaToExample
-
-    def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]):
-        splits = super().GenerateExamplesByBeam(pipeline, exec_properties)
-        count = beam_pipeline.COUNT_STEP
-        return {name: examples | f"{count}[{name}]" >> beam.ParDo(beam_pipeline.CountExamples())
-                for name, examples in splits.items()}
-
-    def _make_beam_pipeline(self):
-        # Kept so that Do can read the counters once the base class's `with` block has run the pipeline.
-        self._pipeline = super()._make_beam_pipeline()
-        return self._pipeline
 
     def Do(
         self,
@@ -62,16 +53,10 @@ class Executor(BaseExampleGenExecutor):
         output_config = proto_utils.json_to_proto(
             exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output())
         spec_lib.check_output_config(output_config)
-        self._pipeline = None
-        super().Do(input_dict, output_dict, exec_properties)
-
-        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
-        counters = self._counters()
+        counters = self.run_and_count(input_dict, output_dict, exec_properties, summary_lib.SUMMARY_FILE)
         if counters is None:
-            logging.warning("QaExampleGen: the Beam runner reported no metrics; %s is not written and "
-                            "max_skipped_fraction is not checked (the counts are in the runner's own metrics)",
-                            summary_lib.SUMMARY_FILE)
             return
+        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         summary = summary_lib.summary_from_counters(counters, input_config, output_config, options,
                                                     exec_properties[standard_component_specs.INPUT_BASE_KEY])
         summary_lib.write_summary(examples.uri, summary)
@@ -82,14 +67,3 @@ class Executor(BaseExampleGenExecutor):
         error = summary_lib.skipped_questions_error(summary, options.max_skipped_fraction)
         if error:
             raise data_counts.TooManySkippedRowsError(error)
-
-    def _counters(self) -> Optional[List[Any]]:
-        result = getattr(self._pipeline, "result", None)
-        if result is None:
-            return None
-        try:
-            query = MetricsFilter().with_namespace(beam_pipeline.METRICS_NAMESPACE)
-            return list(result.metrics().query(query)["counters"])
-        except (NotImplementedError, AttributeError, KeyError) as e:  # runners without metrics support
-            logging.warning("QaExampleGen: cannot read Beam metrics: %s", e)
-            return None

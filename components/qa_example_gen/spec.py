@@ -14,16 +14,14 @@ benchmarks. No TFX component machinery or TensorFlow here: Beam workers import t
 """
 
 import dataclasses
-import json
-from typing import Any, Dict, Mapping
+from typing import Any, Dict
 
-from google.protobuf import json_format, struct_pb2, wrappers_pb2
 from tfx.proto import example_gen_pb2
 
 from components import data_counts
+from components.example_gen_options import ExampleGenOptions
 from text_contract import features
 
-CUSTOM_CONFIG_KEY = "custom_config"  # FileBasedExampleGen's execution property
 
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"
@@ -48,7 +46,7 @@ def eval_buckets(eval_fraction: float) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class QaOptions:
+class QaOptions(ExampleGenOptions):
     """How QaExampleGen reads SQuAD-format JSON.
 
     eval_fraction: with one input split and no output_config, the share of articles (not questions) that go
@@ -58,6 +56,8 @@ class QaOptions:
         the counts per reason) when more than this fraction of a split's questions is skipped. Dropped answers
         of a question that keeps another valid answer do not count.
     """
+
+    COMPONENT_NAME = "QaExampleGen"
 
     eval_fraction: float = DEFAULT_EVAL_FRACTION
     max_skipped_fraction: float = data_counts.DEFAULT_MAX_SKIPPED_FRACTION
@@ -69,64 +69,10 @@ class QaOptions:
     def to_dict(self) -> Dict[str, Any]:
         return {"eval_fraction": self.eval_fraction, "max_skipped_fraction": self.max_skipped_fraction}
 
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "QaOptions":
-        """Options from a dict such as `to_dict()` gives; missing keys take their defaults.
 
-        Raises ValueError naming unknown keys or a bad value.
-        """
-        if not isinstance(values, Mapping):
-            raise ValueError(f"QaOptions must be built from a mapping, got {values!r}")
-        known = [field.name for field in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown QaOptions field(s) {unknown}; the fields are {known}")
-        return cls(**values)
-
-    def to_custom_config(self) -> example_gen_pb2.CustomConfig:
-        """The options as FileBasedExampleGen's `custom_config` (see the module docstring)."""
-        config = example_gen_pb2.CustomConfig()
-        config.custom_config.Pack(wrappers_pb2.StringValue(value=json.dumps(self.to_dict(), sort_keys=True)))
-        return config
-
-
-def from_custom_config(value: Any) -> QaOptions:
-    """Options from a `custom_config` value in any form TFX hands an executor: None (the defaults), a
-    QaOptions, an `example_gen_pb2.CustomConfig`, its JSON (a string or a dict), or a plain dict / JSON object
-    of the options themselves."""
-    if value is None or value == "":
-        return QaOptions()
-    if isinstance(value, QaOptions):
-        return value
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{CUSTOM_CONFIG_KEY} is not JSON: {value[:200]!r}") from e
-    if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {CUSTOM_CONFIG_KEY, "customConfig"}:
-        value = json_format.ParseDict(value, example_gen_pb2.CustomConfig())  # a CustomConfig's JSON
-    if isinstance(value, example_gen_pb2.CustomConfig):
-        packed = value.custom_config
-        if not packed.type_url:
-            return QaOptions()
-        if packed.Is(wrappers_pb2.StringValue.DESCRIPTOR):
-            text = wrappers_pb2.StringValue()
-            packed.Unpack(text)
-            return QaOptions.from_dict(json.loads(text.value) if text.value else {})
-        if packed.Is(struct_pb2.Struct.DESCRIPTOR):
-            struct = struct_pb2.Struct()
-            packed.Unpack(struct)
-            return QaOptions.from_dict(json_format.MessageToDict(struct))
-        raise ValueError(f"{CUSTOM_CONFIG_KEY} holds a {packed.type_url}; QaExampleGen expects its options "
-                         "as a google.protobuf.StringValue of JSON (QaOptions.to_custom_config())")
-    if isinstance(value, Mapping):
-        return QaOptions.from_dict(value)
-    raise ValueError(f"{CUSTOM_CONFIG_KEY} must be QaExampleGen options, got {value!r}")
-
-
-def from_exec_properties(exec_properties: Mapping[str, Any]) -> QaOptions:
-    """The options in an ExampleGen's execution properties (the defaults when there are none)."""
-    return from_custom_config(exec_properties.get(CUSTOM_CONFIG_KEY))
+# Read back in any form TFX hands an executor (components/example_gen_options.py).
+from_custom_config = QaOptions.from_custom_config
+from_exec_properties = QaOptions.from_exec_properties
 
 
 def default_input_config() -> example_gen_pb2.Input:

@@ -11,7 +11,7 @@ or float_list for typed columns; an empty field is a feature without values, as 
 too few or too many fields, invalid UTF-8, unparseable typed values or malformed CSV are skipped and counted
 (Beam counters in the namespace `TextExampleGen`, named by reason: `parsing.SKIP_REASONS`); blank lines are
 skipped and counted as `blank_lines`; long string fields are cut and counted (`truncated_fields`).
-`CountExamples` counts what reaches each output split (`examples_written`). The counters' step names
+`components.counted_example_gen.CountExamples` counts what reaches each output split (`examples_written`). The counters' step names
 (`INPUT_STEP`, `COUNT_STEP`) are what `summary.summary_from_counters` sorts them by.
 
 No TFX at import time: Beam workers import this module (and the package's lazy `__init__`).
@@ -29,10 +29,8 @@ from components.text_example_gen import parsing
 from components.text_example_gen import spec as spec_lib
 
 METRICS_NAMESPACE = "TextExampleGen"
-EXAMPLES_WRITTEN = "examples_written"  # per output split, counted just before the base class writes it
 COUNTER_NAMES = parsing.VOLUME + parsing.SKIP_REASONS + parsing.NOTES
 INPUT_STEP = "InputToRecord"  # the base class's label for our PTransform ("InputToRecord[split]" per split)
-COUNT_STEP = "CountExamples"  # our label for CountExamples ("CountExamples[split]" per output split)
 
 _MAX_LOGGED_PER_REASON = 5  # bad rows logged per reason and DoFn instance (all are counted)
 
@@ -161,14 +159,3 @@ class TextToExample(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles" >> beam.ParDo(ParseFile(self._options.to_dict(), columns))
         )
-
-
-class CountExamples(beam.DoFn):
-    """Passes examples on, counting them (`EXAMPLES_WRITTEN`)."""
-
-    def setup(self):
-        self._written = beam.metrics.Metrics.counter(METRICS_NAMESPACE, EXAMPLES_WRITTEN)
-
-    def process(self, example):
-        self._written.inc()
-        yield example

@@ -2,7 +2,7 @@
 `beam_pipeline.TextToExample`, and the run summary written after the Beam job (`summary`).
 
 The base class resolves the input and output configs (splits, `{SPAN}` patterns, hash partitioning) and writes
-the gzipped TFRecords; `GenerateExamplesByBeam` adds `beam_pipeline.CountExamples` to each output split. `Do`
+the gzipped TFRecords; `components.counted_example_gen` adds a count of each output split. `Do`
 checks the options first (a bad option fails before Beam starts), then reads the counters from the pipeline
 result, writes `text_example_gen_summary.json` and puts two totals on the artifact as custom properties. Then a
 split that lost more than `max_skipped_fraction` of its rows fails the run (`data_counts.TooManySkippedRowsError`,
@@ -11,39 +11,30 @@ nothing downstream reads it, and the summary stays in its directory for inspecti
 """
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import apache_beam as beam
 from absl import logging
-from apache_beam.metrics.metric import MetricsFilter
 from tfx import types
-from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components import data_counts
+from components.counted_example_gen import CountingExampleGenExecutor
 from components.text_example_gen import beam_pipeline
 from components.text_example_gen import spec as spec_lib
 from components.text_example_gen import summary as summary_lib
 
 
-class Executor(BaseExampleGenExecutor):
+class Executor(CountingExampleGenExecutor):
     """FileBasedExampleGen executor for delimited text; options from `custom_config` (TextOptions)."""
+
+    COMPONENT_NAME = "TextExampleGen"
+    METRICS_NAMESPACE = beam_pipeline.METRICS_NAMESPACE
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
         return beam_pipeline.TextToExample
-
-    def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]):
-        splits = super().GenerateExamplesByBeam(pipeline, exec_properties)
-        count = beam_pipeline.COUNT_STEP
-        return {name: examples | f"{count}[{name}]" >> beam.ParDo(beam_pipeline.CountExamples())
-                for name, examples in splits.items()}
-
-    def _make_beam_pipeline(self):
-        # Kept so that Do can read the counters once the base class's `with` block has run the pipeline.
-        self._pipeline = super()._make_beam_pipeline()
-        return self._pipeline
 
     def Do(
         self,
@@ -52,20 +43,14 @@ class Executor(BaseExampleGenExecutor):
         exec_properties: Dict[str, Any],
     ) -> None:
         options = spec_lib.from_exec_properties(exec_properties)  # a bad option fails before Beam starts
-        self._pipeline = None
-        super().Do(input_dict, output_dict, exec_properties)
-
+        counters = self.run_and_count(input_dict, output_dict, exec_properties, summary_lib.SUMMARY_FILE)
+        if counters is None:
+            return
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         input_config = proto_utils.json_to_proto(
             exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
         output_config = proto_utils.json_to_proto(
             exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output())
-        counters = self._counters()
-        if counters is None:
-            logging.warning("TextExampleGen: the Beam runner reported no metrics; %s is not written and "
-                            "max_skipped_fraction is not checked (the counts are in the runner's own metrics)",
-                            summary_lib.SUMMARY_FILE)
-            return
         summary = summary_lib.summary_from_counters(counters, input_config, output_config, options,
                                                     exec_properties[standard_component_specs.INPUT_BASE_KEY])
         summary_lib.write_summary(examples.uri, summary)
@@ -75,14 +60,3 @@ class Executor(BaseExampleGenExecutor):
         error = summary_lib.skipped_rows_error(summary, options.max_skipped_fraction)
         if error:
             raise data_counts.TooManySkippedRowsError(error)
-
-    def _counters(self) -> Optional[List[Any]]:
-        result = getattr(self._pipeline, "result", None)
-        if result is None:
-            return None
-        try:
-            query = MetricsFilter().with_namespace(beam_pipeline.METRICS_NAMESPACE)
-            return list(result.metrics().query(query)["counters"])
-        except (NotImplementedError, AttributeError, KeyError) as e:  # runners without metrics support
-            logging.warning("TextExampleGen: cannot read Beam metrics: %s", e)
-            return None

@@ -8,23 +8,16 @@ executor differs. This module is what is ours, and imports neither TFX's compone
 so a wrong option fails at pipeline construction, not inside Beam. `to_dict` / `from_dict` round-trip it
 through plain JSON types.
 
-On the wire the options are the JSON of `to_dict()` in a `google.protobuf.StringValue`, packed into the
-`Any` of TFX's `example_gen_pb2.CustomConfig` (the type of FileBasedExampleGen's `custom_config`
-parameter). A plain dict passed as `custom_config` would also survive TFX's type check (it parses dicts
-with `ignore_unknown_fields=True`), but only by accident of that parser; the proto is the documented form.
-`from_exec_properties` reads both, so an executor started by hand with a dict works too.
+On the wire (and back, from any form TFX hands an executor): components/example_gen_options.py.
 """
 
 import dataclasses
-import json
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from google.protobuf import json_format, struct_pb2, wrappers_pb2
-from tfx.proto import example_gen_pb2
 
 from components import data_counts
+from components.example_gen_options import ExampleGenOptions
 
-CUSTOM_CONFIG_KEY = "custom_config"  # FileBasedExampleGen's execution property
 
 QUOTING_CSV = "csv"  # RFC 4180 style: `"` quotes a field, `""` is a literal quote, quoted fields may span lines
 QUOTING_NONE = "none"  # split on the delimiter only; `"` is an ordinary character (GLUE TSVs such as MRPC)
@@ -37,7 +30,7 @@ COLUMN_TYPES = (STRING, INT, FLOAT)
 
 
 @dataclasses.dataclass(frozen=True)
-class TextOptions:
+class TextOptions(ExampleGenOptions):
     """How TextExampleGen reads delimited text files.
 
     delimiter: the one character between fields ("," for CSV, "\\t" for TSV).
@@ -54,6 +47,8 @@ class TextOptions:
     max_skipped_fraction: the run fails (`data_counts.TooManySkippedRowsError`, naming the split's files and the
         counts per reason) when more than this fraction of a split's data records is skipped.
     """
+
+    COMPONENT_NAME = "TextExampleGen"
 
     delimiter: str = ","
     header: bool = True
@@ -134,24 +129,11 @@ class TextOptions:
         }
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "TextOptions":
-        """Options from a dict such as `to_dict()` gives; missing keys take their defaults.
-
-        Raises ValueError naming unknown keys or a bad value.
-        """
-        if not isinstance(values, Mapping):
-            raise ValueError(f"TextOptions must be built from a mapping, got {values!r}")
-        known = [field.name for field in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown TextOptions field(s) {unknown}; the fields are {known}")
-        return cls(**values)
-
-    def to_custom_config(self) -> example_gen_pb2.CustomConfig:
-        """The options as FileBasedExampleGen's `custom_config` (see the module docstring)."""
-        config = example_gen_pb2.CustomConfig()
-        config.custom_config.Pack(wrappers_pb2.StringValue(value=json.dumps(self.to_dict(), sort_keys=True)))
-        return config
+    def _from_struct(cls, values: Dict[str, Any]) -> "TextOptions":
+        chars = values.get("max_field_chars")
+        if isinstance(chars, float) and chars.is_integer():
+            values = {**values, "max_field_chars": int(chars)}
+        return cls.from_dict(values)
 
 
 def _check_str(field: str, value: Any):
@@ -164,47 +146,6 @@ def _check_bool(field: str, value: Any):
         raise ValueError(f"{field} must be True or False, got {value!r}")
 
 
-def from_custom_config(value: Any) -> TextOptions:
-    """Options from a `custom_config` value in any form TFX hands an executor.
-
-    Accepts None (the defaults), a TextOptions, an `example_gen_pb2.CustomConfig`, its JSON (as a string
-    or a dict), or a plain dict / JSON object of the options themselves.
-    """
-    if value is None or value == "":
-        return TextOptions()
-    if isinstance(value, TextOptions):
-        return value
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{CUSTOM_CONFIG_KEY} is not JSON: {value[:200]!r}") from e
-    if isinstance(value, Mapping) and len(value) == 1 and set(value) <= {CUSTOM_CONFIG_KEY, "customConfig"}:
-        # the JSON of a CustomConfig (proto field name or its camelCase JSON name)
-        value = json_format.ParseDict(value, example_gen_pb2.CustomConfig())
-    if isinstance(value, example_gen_pb2.CustomConfig):
-        packed = value.custom_config
-        if not packed.type_url:
-            return TextOptions()
-        if packed.Is(wrappers_pb2.StringValue.DESCRIPTOR):
-            text = wrappers_pb2.StringValue()
-            packed.Unpack(text)
-            return TextOptions.from_dict(json.loads(text.value) if text.value else {})
-        if packed.Is(struct_pb2.Struct.DESCRIPTOR):  # numbers arrive as floats
-            struct = struct_pb2.Struct()
-            packed.Unpack(struct)
-            values = json_format.MessageToDict(struct)
-            chars = values.get("max_field_chars")
-            if isinstance(chars, float) and chars.is_integer():
-                values["max_field_chars"] = int(chars)
-            return TextOptions.from_dict(values)
-        raise ValueError(f"{CUSTOM_CONFIG_KEY} holds a {packed.type_url}; TextExampleGen expects its options "
-                         "as a google.protobuf.StringValue of JSON (TextOptions.to_custom_config())")
-    if isinstance(value, Mapping):
-        return TextOptions.from_dict(value)
-    raise ValueError(f"{CUSTOM_CONFIG_KEY} must be TextExampleGen options, got {value!r}")
-
-
-def from_exec_properties(exec_properties: Mapping[str, Any]) -> TextOptions:
-    """The options in an ExampleGen's execution properties (the defaults when there are none)."""
-    return from_custom_config(exec_properties.get(CUSTOM_CONFIG_KEY))
+# Read back in any form TFX hands an executor (components/example_gen_options.py).
+from_custom_config = TextOptions.from_custom_config
+from_exec_properties = TextOptions.from_exec_properties

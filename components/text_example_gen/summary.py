@@ -8,15 +8,13 @@ written per output split. See `summary_from_counters` for the layout; `read_summ
 `skipped_rows_error` the one-line error of the splits that lost more rows than `max_skipped_fraction` allows.
 """
 
-import json
 import os
 from typing import Any, Dict, Iterable, Optional
 
 from tfx.components.example_gen import utils as example_gen_utils
-from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components import data_counts
+from components import counted_example_gen, data_counts
 from components.text_example_gen import beam_pipeline, parsing
 from components.text_example_gen import spec as spec_lib
 
@@ -65,7 +63,7 @@ def summary_from_counters(
         entry.update({note: total(prefix, note) for note in parsing.NOTES})
         summary["input_splits"][name] = entry
     for name in output_names:
-        written = total(f"{beam_pipeline.COUNT_STEP}[{name}]", beam_pipeline.EXAMPLES_WRITTEN)
+        written = total(f"{counted_example_gen.COUNT_STEP}[{name}]", counted_example_gen.EXAMPLES_WRITTEN)
         summary["splits"][name] = {"examples": written}
     summary["examples"] = sum(entry["examples"] for entry in summary["input_splits"].values())
     summary["skipped"] = {reason: sum(entry["skipped"][reason] for entry in summary["input_splits"].values())
@@ -102,19 +100,18 @@ def skipped_rows_error(summary: Dict[str, Any], max_fraction: float) -> Optional
 
 def write_summary(examples_uri: str, summary: Dict[str, Any]) -> None:
     """Writes `summary` as SUMMARY_FILE at the root of the Examples artifact at `examples_uri`."""
-    with fileio.open(os.path.join(examples_uri, SUMMARY_FILE), "w") as f:
-        f.write(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False))
+    counted_example_gen.write_summary(examples_uri, SUMMARY_FILE, summary)
 
 
 def read_summary(examples_uri: str) -> Dict[str, Any]:
     """The summary a TextExampleGen run wrote into its Examples artifact (give the artifact's URI)."""
-    with fileio.open(os.path.join(examples_uri, SUMMARY_FILE), "r") as f:
-        return json.loads(f.read())
+    summary = counted_example_gen.read_summary(examples_uri, SUMMARY_FILE)
+    if summary is None:
+        raise FileNotFoundError(f"no {SUMMARY_FILE} in the Examples artifact at {examples_uri}")
+    return summary
 
 
 def describe(examples_uri: str) -> Optional[str]:
     """`counts_line` of the Examples artifact at `examples_uri`; None when TextExampleGen did not write it."""
-    if not fileio.exists(os.path.join(examples_uri, SUMMARY_FILE)):
-        return None
-    return counts_line(read_summary(examples_uri))
-
+    summary = counted_example_gen.read_summary(examples_uri, SUMMARY_FILE)
+    return None if summary is None else counts_line(summary)
