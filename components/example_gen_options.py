@@ -42,6 +42,13 @@ class ExampleGenOptions:
             raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; the fields are {known}")
         return cls(**values)
 
+    @classmethod
+    def coerce(cls, options):
+        """What a component's `options` argument may be: None (the defaults), the options, or a dict of them."""
+        if options is None:
+            return cls()
+        return options if isinstance(options, cls) else cls.from_dict(options)
+
     def to_custom_config(self) -> example_gen_pb2.CustomConfig:
         """The options as FileBasedExampleGen's `custom_config`."""
         config = example_gen_pb2.CustomConfig()

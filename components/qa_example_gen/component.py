@@ -44,10 +44,7 @@ class QaExampleGen(FileBasedExampleGen):
         output_config: Optional[example_gen_pb2.Output] = None,
         range_config: Optional[range_config_pb2.RangeConfig] = None,
     ):
-        if options is None:
-            options = QaOptions()
-        elif not isinstance(options, QaOptions):
-            options = QaOptions.from_dict(options)
+        options = QaOptions.coerce(options)
         if input_config is None:
             input_config = spec_lib.default_input_config()
         if output_config is None and len(input_config.splits) == 1:

@@ -41,10 +41,7 @@ class TextExampleGen(FileBasedExampleGen):
         output_config: Optional[example_gen_pb2.Output] = None,
         range_config: Optional[range_config_pb2.RangeConfig] = None,
     ):
-        if options is None:
-            options = TextOptions()
-        elif not isinstance(options, TextOptions):
-            options = TextOptions.from_dict(options)
+        options = TextOptions.coerce(options)
         self.text_options = options
         super().__init__(
             input_base=input_base,
