@@ -11,6 +11,7 @@ Signatures (all with a dynamic batch dimension; tokenization runs inside the gra
 | `serving_examples`  | `tensorflow/serving/predict`  | `examples` string [batch]: serialized tf.Example with the raw text features | same as `serving_default` |
 | `classify`          | `tensorflow/serving/classify` | `inputs` string [batch]: serialized tf.Example | `scores` float32 [batch, classes], `classes` string [batch, classes] |
 | `transformed_features` | `tensorflow/serving/predict` | `examples` string [batch]: serialized tf.Example with the text and the label | the Transform's outputs: `token_ids`, `segment_ids`, `padding_mask` int64 [batch, max_seq_length], `label_ids` int64 [batch] |
+| `qa` (question answering exports only) | `tensorflow/serving/predict` | `question`, `context` string [batch] | `answer_text` string [batch], `score` float32 [batch], `start_char`, `end_char` int64 [batch] (+ `no_answer_score` float32 [batch]) |
 
 - `text_pair` exists exactly when the model was trained on sentence pairs (two text features); a
   single-text model has only `text`. Inputs map, in order, onto the Transform's text features.
@@ -24,6 +25,14 @@ Signatures (all with a dynamic batch dimension; tokenization runs inside the gra
   name by default (its TransformedFeaturesExtractor), so an EvalConfig can use `label_key: "label_ids"`:
   the label ids the model was trained on (TFT orders the label vocabulary by frequency, so raw labels such
   as 0/1 need not equal their ids). Not for serving clients.
+- `qa` is the one signature of a question-answering export (`serving/qa_export.py`; metadata `task` "qa"),
+  which has none of the classifier's: the context is cut into the training windows, the model scores every
+  window and the best span over all of them (start + end logit: `score`) is the answer. `answer_text` is
+  always `context[start_char:end_char]`, offsets in code points of the context as sent (after invalid UTF-8
+  is replaced by U+FFFD). No span (an empty context, say): `answer_text` "", `start_char` = `end_char` = -1,
+  `score` = `NO_SPAN_SCORE`. `no_answer_score` exists exactly for SQuAD v2.0 models (`with_no_answer`): the
+  lowest [CLS] score of the question's windows; the answer is withheld ("", -1, -1; `score` stays the best
+  span's) when it exceeds `score` + the export's no-answer threshold (metadata `qa_settings`).
 - Label names come from the Transform's label vocabulary (`text_contract.features.LABEL_VOCABULARY`):
   `label_id` indexes them.
 
@@ -52,6 +61,8 @@ EXAMPLES_SIGNATURE = "serving_examples"
 CLASSIFY_SIGNATURE = "classify"
 TRANSFORM_SIGNATURE = "transformed_features"  # TFMA's default preprocessing function name
 SIGNATURES = (PREDICT_SIGNATURE, EXAMPLES_SIGNATURE, CLASSIFY_SIGNATURE, TRANSFORM_SIGNATURE)
+# The question-answering export's signature (a QA export has only this one; see the module docstring).
+QA_SIGNATURE = "qa"
 
 # SignatureDef method names (tensorflow_serving: kPredictMethodName, kClassifyMethodName).
 PREDICT_METHOD_NAME = "tensorflow/serving/predict"
@@ -61,6 +72,7 @@ METHOD_NAMES = {
     EXAMPLES_SIGNATURE: PREDICT_METHOD_NAME,
     CLASSIFY_SIGNATURE: CLASSIFY_METHOD_NAME,
     TRANSFORM_SIGNATURE: PREDICT_METHOD_NAME,
+    QA_SIGNATURE: PREDICT_METHOD_NAME,
 }
 
 # Input keys.
@@ -81,6 +93,25 @@ CLASSES_OUTPUT = "classes"
 CLASSIFY_OUTPUTS = (SCORES_OUTPUT, CLASSES_OUTPUT)
 # Output keys of transformed_features: the Transform's outputs.
 TRANSFORM_OUTPUTS = features.TRANSFORMED_FEATURES
+# Input keys of qa: the QA ExampleGen's raw feature names, so a tf.Example of the training data reads as a request.
+QUESTION = features.QA_QUESTION
+CONTEXT = features.QA_CONTEXT
+QA_INPUTS = (QUESTION, CONTEXT)
+# Output keys of qa.
+ANSWER_TEXT = "answer_text"
+SCORE = "score"
+START_CHAR = "start_char"
+END_CHAR = "end_char"
+NO_ANSWER_SCORE = "no_answer_score"  # SQuAD v2.0 models only
+QA_OUTPUTS = (ANSWER_TEXT, SCORE, START_CHAR, END_CHAR)
+# `score` when no span qualifies (and the char offsets then). Finite, because TF Serving's REST API writes
+# JSON, which has no -inf; far below any real span score (two logits; padding logits alone are -10000).
+NO_SPAN_SCORE = -1.0e9
+NO_ANSWER_CHAR = -1
+
+# ExportMetadata.task: what the export does (decides its signatures).
+TASK_CLASSIFY = "classify"
+TASK_QA = "qa"
 
 # Files inside an export directory.
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -119,6 +150,11 @@ def signature_outputs(signature: str) -> Tuple[str, ...]:
     raise ValueError(f"unknown signature {signature!r}; the contract has {SIGNATURES}")
 
 
+def qa_signature_outputs(with_no_answer: bool) -> Tuple[str, ...]:
+    """The output keys of `qa`: `no_answer_score` only for a SQuAD v2.0 model."""
+    return QA_OUTPUTS + ((NO_ANSWER_SCORE,) if with_no_answer else ())
+
+
 def metadata_path(export_dir: str) -> str:
     return os.path.join(export_dir, ASSETS_EXTRA_DIR, METADATA_FILE)
 
@@ -139,6 +175,9 @@ class ExportMetadata:
     sent to `serving_examples`/`classify` must use. `label_names[i]` is the name of label id i.
     `albert_config`: the encoder's `albert_config.json` fields. `vocabulary_sha256`: of the SentencePiece
     model bytes the Transform embedded, when the exporter was told where it is.
+    `task`: `TASK_CLASSIFY` (the four classifier signatures) or `TASK_QA` (only `qa`; `label_names` is empty,
+    `text_features` are the QA inputs, `qa_settings` the windowing and answer-search settings in the graph).
+    Metadata written before `task` existed reads as a classifier's.
     """
 
     model_name: str
@@ -154,6 +193,8 @@ class ExportMetadata:
     created_at: Optional[str] = None
     versions: Dict[str, str] = dataclasses.field(default_factory=dict)
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    task: str = TASK_CLASSIFY
+    qa_settings: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -161,6 +202,8 @@ class ExportMetadata:
 
     @property
     def input_keys(self) -> Tuple[str, ...]:
+        if self.task == TASK_QA:
+            return QA_INPUTS
         return text_input_keys(len(self.text_features))
 
     def to_dict(self) -> Dict[str, Any]:
@@ -194,6 +237,12 @@ def signature_table(num_texts: int) -> Dict[str, Dict[str, Any]]:
         }
         for name in SIGNATURES
     }
+
+
+def qa_signature_table(with_no_answer: bool) -> Dict[str, Dict[str, Any]]:
+    """The signatures of a question-answering export, as written into the metadata."""
+    return {QA_SIGNATURE: {"method_name": METHOD_NAMES[QA_SIGNATURE], "inputs": list(QA_INPUTS),
+                           "outputs": list(qa_signature_outputs(with_no_answer))}}
 
 
 def read_metadata(export_dir: str) -> ExportMetadata:
@@ -236,3 +285,28 @@ def missing_from_contract(signature_defs: Dict[str, Any], num_texts: int) -> Lis
             if set(actual) != set(expected):
                 problems.append(f"{name}: {kind} {sorted(actual)}, expected {sorted(expected)}")
     return problems
+
+
+def missing_from_qa_contract(signature_defs: Dict[str, Any], with_no_answer: bool) -> List[str]:
+    """What the SignatureDefs of a question-answering export lack against the contract (empty when none)."""
+    if QA_SIGNATURE not in signature_defs:
+        return [f"signature {QA_SIGNATURE!r} is missing (signatures: {sorted(signature_defs)})"]
+    signature = signature_defs[QA_SIGNATURE]
+    problems = []
+    if signature.method_name != METHOD_NAMES[QA_SIGNATURE]:
+        problems.append(f"{QA_SIGNATURE}: method_name {signature.method_name!r}, expected "
+                        f"{METHOD_NAMES[QA_SIGNATURE]!r}")
+    for kind, expected, actual in (("inputs", QA_INPUTS, signature.inputs),
+                                   ("outputs", qa_signature_outputs(with_no_answer), signature.outputs)):
+        if set(actual) != set(expected):
+            problems.append(f"{QA_SIGNATURE}: {kind} {sorted(actual)}, expected {sorted(expected)}")
+    return problems
+
+
+def missing_for_export(signature_defs: Dict[str, Any], metadata: ExportMetadata) -> List[str]:
+    """What the SignatureDefs lack against the contract of the export's `task` (its metadata says which)."""
+    if metadata.task == TASK_QA:
+        return missing_from_qa_contract(signature_defs, bool(metadata.qa_settings.get("with_no_answer")))
+    if metadata.task != TASK_CLASSIFY:
+        return [f"task {metadata.task!r}; the contract has {TASK_CLASSIFY!r} and {TASK_QA!r}"]
+    return missing_from_contract(signature_defs, len(metadata.text_features))

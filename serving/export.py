@@ -129,6 +129,12 @@ def _predict_fn(model: keras.Model, transform_layer, label_names: Sequence[str])
     return predict
 
 
+def served_variables(model: keras.Model) -> list:
+    """The tf.Variables a serving module tracks for `model` (a Keras 3 variable's inner one: see
+    `ClassifierServingModule`)."""
+    return [v.value if isinstance(v, keras.Variable) else v for v in model.variables]
+
+
 class ClassifierServingModule(tf.Module):
     """The transform layer and the classifier's variables, with the contract's signatures as tf.functions.
 
@@ -148,7 +154,7 @@ class ClassifierServingModule(tf.Module):
     ):
         super().__init__(name="albert_classifier_serving")
         self.transform_layer = tf_transform_output.transform_features_layer()
-        self.model_variables = [v.value if isinstance(v, keras.Variable) else v for v in model.variables]
+        self.model_variables = served_variables(model)
         predict = _predict_fn(model, self.transform_layer, label_names)
         text_features = tuple(text_features)
         all_raw_spec = tf_transform_output.raw_feature_spec()
@@ -225,7 +231,8 @@ def _refresh_fingerprint(export_dir: str) -> None:
         tf.io.gfile.remove(fingerprint)
 
 
-def _vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
+def vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
+    """The metadata's `vocabulary_sha256` and `vocabulary_size` of the file at `vocabulary_path` ({} without one)."""
     if not vocabulary_path:
         return {}
     with tf.io.gfile.GFile(vocabulary_path, "rb") as handle:
@@ -240,7 +247,8 @@ def _vocabulary_facts(vocabulary_path: Optional[str]) -> Dict[str, Any]:
     return facts
 
 
-def _versions() -> Dict[str, str]:
+def package_versions() -> Dict[str, str]:
+    """The metadata's `versions`: the packages whose behaviour the export depends on."""
     versions = {"tensorflow": tf.__version__, "keras": keras.__version__, "tensorflow_transform": tft.__version__}
     versions["tensorflow_text"] = getattr(tensorflow_text, "__version__", "unknown")
     return versions
@@ -304,9 +312,9 @@ def export_classifier(
         raise ExportError(f"the transform packs {max_seq_length} positions; the encoder has "
                           f"{albert_config.max_position_embeddings}")
 
-    vocabulary_facts = _vocabulary_facts(vocabulary_path)
-    if vocabulary_facts.get("vocabulary_size", 0) > albert_config.vocab_size:
-        raise ExportError(f"the vocabulary has {vocabulary_facts['vocabulary_size']} entries; the encoder's "
+    facts = vocabulary_facts(vocabulary_path)
+    if facts.get("vocabulary_size", 0) > albert_config.vocab_size:
+        raise ExportError(f"the vocabulary has {facts['vocabulary_size']} entries; the encoder's "
                           f"vocab_size is {albert_config.vocab_size}")
     metadata = contract.ExportMetadata(
         model_name=model_name,
@@ -317,9 +325,9 @@ def export_classifier(
         preset=preset,
         signatures=contract.signature_table(len(text_features)),
         created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        versions=_versions(),
+        versions=package_versions(),
         extra=dict(extra_metadata or {}),
-        **vocabulary_facts,
+        **facts,
     )
 
     storage.register_filesystem(export_dir)

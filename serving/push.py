@@ -4,8 +4,9 @@ TF Serving's file system source serves the numeric subdirectories of a model's b
 picks among them) and ignores every other name. `push_export`:
 
 1. refuses an export that is not one: no saved_model.pb or metadata, a SignatureDef that breaks the serving
-   contract (`contract.missing_from_contract`), or ops the TF Serving release we deploy lacks
-   (`serving.op_check`); nothing is written before these checks pass;
+   contract of its task (`contract.missing_for_export`: a classifier's or a question-answering export's), or
+   ops the TF Serving release we deploy lacks (`serving.op_check`); nothing is written before these checks
+   pass;
 2. picks the version: one more than the largest existing directory, complete or not (1 for the first push),
    or the one asked for;
 3. publishes a copy of the export (the source may be remote, e.g. a Kubeflow Model artifact on gs://) as that
@@ -91,8 +92,7 @@ def verify_export(export_dir: str) -> contract.ExportMetadata:
     except (FileNotFoundError, ValueError, TypeError) as error:  # missing, or JSON the contract cannot read
         raise PushError(f"{export_dir}: not an albert-tfx export ({error})") from None
     try:
-        problems = contract.missing_from_contract(contract.list_signature_defs(export_dir),
-                                                  len(metadata.text_features))
+        problems = contract.missing_for_export(contract.list_signature_defs(export_dir), metadata)
     except ValueError as error:  # no serve MetaGraph, or a metadata text feature count the contract refuses
         raise PushError(f"{export_dir}: {error}") from None
     if metadata.contract_version != contract.CONTRACT_VERSION:

@@ -9,6 +9,8 @@ The requests use only the serving contract: `serving_default` (Predict API, raw 
 input keys: `text`, plus `text_pair` for a pair model) and `classify` (Classify API, tf.Examples that name
 the text features as the metadata's `text_features` do), each at every size in `batch_sizes`. Among the texts
 are an empty one and one longer than the model's `max_seq_length`, so truncation and padding run too.
+A question-answering export (metadata `task` "qa") gets Predict requests to `qa` instead (questions and
+contexts, an empty context and one longer than a window among them).
 
 `export.export_classifier` writes the file into its staging directory before it publishes the export, so every
 export carries it. TF Serving reads at most `MAX_WARMUP_RECORDS` records.
@@ -67,7 +69,8 @@ def build_warmup_requests(
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
     model_name: str = layout.DEFAULT_MODEL_NAME,
 ) -> List[prediction_log_pb2.PredictionLog]:
-    """A Predict (`serving_default`) and a Classify (`classify`) PredictionLog per batch size.
+    """A Predict (`serving_default`) and a Classify (`classify`) PredictionLog per batch size (for a
+    question-answering export, metadata `task` "qa": a Predict request to `qa` per batch size).
 
     `model_name` only fills `model_spec.name`; TF Serving runs warmup records against the version being
     loaded whatever name they carry, so an export stays valid under any served name.
@@ -77,6 +80,8 @@ def build_warmup_requests(
         raise ValueError(f"warmup batch sizes must be positive integers, got {batch_sizes}")
     if 2 * len(batch_sizes) > MAX_WARMUP_RECORDS:
         raise ValueError(f"{2 * len(batch_sizes)} warmup records; TF Serving reads at most {MAX_WARMUP_RECORDS}")
+    if metadata.task == contract.TASK_QA:
+        return _qa_warmup_requests(metadata, batch_sizes, model_name)
     input_keys = contract.text_input_keys(len(metadata.text_features))
     logs = []
     for batch_size in batch_sizes:
@@ -96,6 +101,22 @@ def build_warmup_requests(
         for row in zip(*columns):
             classify.input.example_list.examples.add().CopyFrom(_example(dict(zip(metadata.text_features, row))))
         logs.append(prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=classify)))
+    return logs
+
+
+def _qa_warmup_requests(metadata: contract.ExportMetadata, batch_sizes: Tuple[int, ...],
+                        model_name: str) -> List[prediction_log_pb2.PredictionLog]:
+    """A question-answering export's warmup: a Predict request to `qa` per batch size. Among the contexts are an
+    empty one and one longer than a window (`_texts`' long text), so the no-span path and several windows run."""
+    logs = []
+    for batch_size in batch_sizes:
+        predict = predict_pb2.PredictRequest()
+        predict.model_spec.name = model_name
+        predict.model_spec.signature_name = contract.QA_SIGNATURE
+        predict.inputs[contract.QUESTION].CopyFrom(_string_tensor(_texts(_SAMPLE_PAIR_TEXTS, batch_size, 1)))
+        predict.inputs[contract.CONTEXT].CopyFrom(
+            _string_tensor(_texts(_SAMPLE_TEXTS, batch_size, metadata.max_seq_length)))
+        logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=predict)))
     return logs
 
 

@@ -191,11 +191,14 @@ def normalize(text: AlignedText, form: str) -> AlignedText:
         # ICU has no offsets map for these; a decomposition is each code point's own, then reordered (which
         # map_chars' whole-text values carry), so the spans are those of the code points decomposed alone.
         return map_chars(text, lambda strings: tf_text.normalize_utf8(strings, form))
-    normalized, offsets_map = tf_text.normalize_utf8_with_offsets_map(to_strings(text), form)
+    # One empty row more, dropped below: tf-text 2.16's find_source_offsets kills the process on a batch of 0
+    # rows, which TF Serving passes on.
+    normalized, offsets_map = tf_text.normalize_utf8_with_offsets_map(tf.concat([to_strings(text), [""]], 0), form)
     chars, byte_starts = tf.strings.unicode_decode_with_offsets(normalized, "UTF-8")
     byte_ends = byte_starts + chars.with_flat_values(_utf8_lengths(chars.flat_values))
-    source_starts = _find_source_offsets(offsets_map, byte_starts)
-    source_ends = _find_source_offsets(offsets_map, byte_ends)
+    source_starts = _find_source_offsets(offsets_map, byte_starts)[:-1]
+    source_ends = _find_source_offsets(offsets_map, byte_ends)[:-1]
+    chars = chars[:-1]
     global_starts, row_bases = _global_bytes(text)
     # The source code point holding the start byte; ICU maps bytes inside an expansion to its source's end,
     # hence the clamp to the one before the end.

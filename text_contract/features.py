@@ -41,6 +41,9 @@ UNKNOWN_LABEL_ID = -1
 # Where the pipeline's VocabTransform leaves a copy of the vocabulary it preprocessed with, relative to the
 # transform graph directory (the Trainer's fn_args.transform_output): run_fn reads it from there.
 TRANSFORM_VOCABULARY_FILE = "albert_tfx/spm.model"
+# Beside it, the Transform's custom_config as preprocessing_fn got it (JSON: the vocabulary's tokenization and
+# a derived max_seq_length included): task qa's Trainer rebuilds the Transform's tokenizer and windows from it.
+TRANSFORM_OPTIONS_FILE = "albert_tfx/transform_options.json"
 
 # PretrainingDataGen's summary, at its artifact's root beside `Split-train/`; its "config" holds the
 # "vocab_size" the data was made with, which sizes the Pretrainer's fresh encoder.
@@ -68,3 +71,8 @@ CONTEXT_CHAR_ENDS = "context_char_ends"
 WINDOW_COUNT = "window_count"
 WINDOW_INDEX = "window_index"
 QUESTION_INDEX = "question_index"
+# The QA model's outputs (trainer/heads/span.py), read by the serving export: start and end logits over a
+# window's positions, and for SQuAD v2.0 models the no-answer score of its [CLS] position.
+START_LOGITS = "start_logits"
+END_LOGITS = "end_logits"
+NO_ANSWER_SCORE = "no_answer_score"

@@ -36,6 +36,10 @@ Bad input never fails the graph: missing or empty text gives [CLS] [SEP] and pad
 replaced, and text is cut to `TransformOptions.text_chars` characters after the style's preprocessing
 before tokenization. Every op is in TF Serving's set (`serving.op_check`; no py_function).
 custom_config: see `text_contract.transform_options`.
+
+Task qa (custom_config "task": "qa"; issue 15): `qa_windows`, the QA ExampleGen's question and context cut into
+the sliding windows of `text_contract.windows` (one row per question, windows along a fixed second axis), with
+the first gold answer's positions and the question's id.
 """
 
 import unicodedata
@@ -49,7 +53,7 @@ import tensorflow_transform as tft
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 
 from text_contract import alignment, features, normalization, pieces, vocabulary
-from text_contract.transform_options import DEFAULT_MAX_SEQ_LENGTH, TEXT_CHARS_PER_POSITION, TransformOptions
+from text_contract.transform_options import DEFAULT_MAX_SEQ_LENGTH, QA_TASK, TEXT_CHARS_PER_POSITION, TransformOptions
 
 OUTPUT_DTYPE = tf.int64
 
@@ -508,10 +512,37 @@ def _feature(inputs: Mapping[str, TensorLike], name: str) -> TensorLike:
     return inputs[name]
 
 
+def qa_windows(inputs: Mapping[str, TensorLike], options: TransformOptions,
+               tokenizer: TextTokenizer) -> Dict[str, tf.Tensor]:
+    """Task qa: the QA ExampleGen's raw features (`features.QA_*`) -> one row per question in the per-question
+    window layout of `text_contract.windows` (token_ids, segment_ids, padding_mask, context_char_starts/ends
+    [W, L]; start_positions, end_positions [W]; window_count), plus the question's id (`features.QA_ID`,
+    passed through: evaluation scores by id against the raw examples' answers).
+
+    Training targets the FIRST gold answer (`windows.first_answers`); a question marked is_impossible, or with
+    no answer, targets [CLS] (0) in every window."""
+    from text_contract import windows  # here: windows imports this module
+
+    questions = to_text(_feature(inputs, features.QA_QUESTION))
+    contexts = to_text(_feature(inputs, features.QA_CONTEXT))
+    answer_starts, answer_texts = windows.first_answers(_feature(inputs, features.QA_ANSWER_STARTS),
+                                                        _feature(inputs, features.QA_ANSWER_TEXTS))
+    impossible = tf.cast(windows.first_value(_feature(inputs, features.QA_IS_IMPOSSIBLE), 0), tf.int64) > 0
+    # A start of -1 labels no window (windows.answer_pieces): every window then targets [CLS].
+    answer_starts = tf.where(impossible, tf.constant(-1, tf.int64), answer_starts)
+    outputs = windows.build_windows(tokenizer, questions, contexts, options.max_seq_length, options.max_query_length,
+                                    options.doc_stride, options.max_windows, answer_starts, answer_texts)
+    outputs[features.QA_ID] = to_text(_feature(inputs, features.QA_ID))
+    return outputs
+
+
 def preprocessing_fn(inputs: Mapping[str, TensorLike], custom_config: Optional[Mapping[str, Any]] = None):
-    """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids)."""
+    """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids); for task qa the
+    per-question windows of `qa_windows`."""
     options = TransformOptions.from_custom_config(custom_config)
     tokenizer = make_tokenizer(options)
+    if options.task == QA_TASK:
+        return qa_windows(inputs, options, tokenizer)
     texts = [to_text(_feature(inputs, name)) for name in options.text_features]
     outputs = encode_texts(tokenizer, texts, options.max_seq_length, max_text_chars=options.text_chars)
     if options.label_feature:

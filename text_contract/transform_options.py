@@ -5,11 +5,16 @@ passes `to_custom_config()` to TFX's Transform; VocabTransform adds the vocabula
 (`SENTENCEPIECE_MODEL_PATH_KEY`, only known at run time); `preprocessing_fn` reads it back with
 `from_custom_config`, which names the key of a missing or bad value. The Trainer's custom_config reuses
 `TEXT_FEATURES_KEY` and `SENTENCEPIECE_MODEL_PATH_KEY`.
+
+Two tasks (`TASK_KEY`): "classify" (one or two text features -> one packed sequence, and a label) and "qa"
+(issue 15: the QA ExampleGen's question and context -> the sliding windows of `text_contract.windows`, one row
+per question, with the first gold answer's positions; the raw keys are `text_contract.features.QA_*`).
 """
 
 import dataclasses
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from text_contract import features as feature_keys
 from text_contract import vocabulary
 
 # The path of the vocabulary file, whatever its kind (a SentencePiece model or a WordPiece vocab.txt): the
@@ -27,8 +32,21 @@ MAX_TEXT_CHARS_KEY = "max_text_chars"
 # (components/vocab_transform/sequence_length.py).
 LENGTH_COVERAGE_KEY = "length_coverage"
 MAX_DERIVED_SEQ_LENGTH_KEY = "max_derived_seq_length"
+# What the Transform makes (absent: "classify"); task qa's window settings (text_contract/windows.py).
+TASK_KEY = "task"
+MAX_QUERY_LENGTH_KEY = "max_query_length"
+DOC_STRIDE_KEY = "doc_stride"
+MAX_WINDOWS_KEY = "max_windows"
 KEYS = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY, LABEL_FEATURE_KEY, LABEL_VALUES_KEY, MAX_SEQ_LENGTH_KEY,
-        LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY, TOKENIZATION_KEY, LENGTH_COVERAGE_KEY, MAX_DERIVED_SEQ_LENGTH_KEY)
+        LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY, TOKENIZATION_KEY, LENGTH_COVERAGE_KEY, MAX_DERIVED_SEQ_LENGTH_KEY,
+        TASK_KEY, MAX_QUERY_LENGTH_KEY, DOC_STRIDE_KEY, MAX_WINDOWS_KEY)
+
+# The Transform's tasks; the trainer's TrainingConfig names task qa with this same QA_TASK.
+CLASSIFY_TASK = "classify"
+QA_TASK = "qa"
+TASKS = (CLASSIFY_TASK, QA_TASK)
+# Task qa reads the QA ExampleGen's question and context, in this order (its raw keys; not configurable).
+QA_TEXT_FEATURES = (feature_keys.QA_QUESTION, feature_keys.QA_CONTEXT)
 
 DEFAULT_MAX_SEQ_LENGTH = 128
 # A derived length holds this share of every split's examples whole: the rest (a long tail) is cut rather than
@@ -36,6 +54,40 @@ DEFAULT_MAX_SEQ_LENGTH = 128
 DEFAULT_LENGTH_COVERAGE = 0.95
 # The longest derived length: the step time grows with the length, and the step cap is a time budget.
 DEFAULT_MAX_DERIVED_SEQ_LENGTH = 256
+# Task qa's window (BERT's run_squad.py uses 384, 64 and 128). 256 rather than 384: fine-tuning here runs on
+# 2-core CPUs, where a step's time follows the window's length (1.5x the positions, 2.25x the attention): a batch
+# of 8 windows took 8.0 s at 256 and 18.3 s at 384 with the base preset on 2 threads. A question's context then
+# takes more, shorter windows but about as many positions in all (CMRC 2018 dev: 3.6 windows, 933 positions a
+# question at 256; 2.6 and 1,015 at 384; DRCD dev: 814 and 838; one piece a character, 20-piece questions), so
+# training reads the same text for less compute.
+DEFAULT_QA_MAX_SEQ_LENGTH = 256
+DEFAULT_MAX_QUERY_LENGTH = 64
+DEFAULT_DOC_STRIDE = 128
+# Windows kept per question: the Transform's rows are [max_windows, max_seq_length] per feature (padding windows
+# cost storage, not training, which reads the windows in use only). At 256 and stride 128 the longest contexts of
+# CMRC 2018 dev (980 characters) and DRCD dev (1,036) take 7 and 8 windows (one piece a character at most, a
+# 20-piece question); a longer context keeps its first 8 windows and its tail is never seen
+# (text_contract/windows.py). Raise it with max_seq_length lowered, or for longer contexts.
+DEFAULT_MAX_WINDOWS = 8
+
+
+class _TaskDefault:
+    """The default of `TransformOptions.max_seq_length`: the task's (DEFAULT_MAX_SEQ_LENGTH for classify,
+    DEFAULT_QA_MAX_SEQ_LENGTH for qa), resolved when the options are built."""
+
+    def __repr__(self) -> str:
+        return "TASK_DEFAULT"
+
+
+TASK_DEFAULT = _TaskDefault()
+
+
+def window_capacity(max_seq_length: int, max_query_length: int) -> int:
+    """Context pieces a qa window holds at least ([CLS] question [SEP] context [SEP], the question at its
+    longest): the one statement of that rule (text_contract.windows re-exports it)."""
+    return max_seq_length - max_query_length - 3
+
+
 # Characters of normalized text kept per sequence position before tokenizing (a piece is at most 16
 # characters by SentencePiece's default max_sentencepiece_length; twice that leaves a margin).
 TEXT_CHARS_PER_POSITION = 32
@@ -60,20 +112,39 @@ class TransformOptions:
     `max_seq_length` None: derived from the data before the Transform runs (VocabTransform's
     `sequence_length`): the shortest multiple of 16 that holds `length_coverage` of every
     split's examples whole, at most `max_derived_seq_length`; `preprocessing_fn` needs it set.
+
+    `task`: "classify" (default) or "qa". Task qa reads the raw keys `QA_TEXT_FEATURES` (question, context),
+    `features.QA_ANSWER_STARTS`/`QA_ANSWER_TEXTS`/`QA_IS_IMPOSSIBLE`/`QA_ID`; `text_features` may be left out
+    (it becomes QA_TEXT_FEATURES) and no label, max_text_chars or derived length applies. Its windows:
+    `max_seq_length` (default DEFAULT_QA_MAX_SEQ_LENGTH, 256), the question cut to `max_query_length` pieces,
+    windows every `doc_stride` context pieces, at most `max_windows` per question (defaults above: why).
     """
 
-    text_features: Tuple[str, ...]
+    text_features: Tuple[str, ...] = ()
     sentencepiece_model_path: Optional[str] = None
     label_feature: Optional[str] = None
     label_values: Optional[Tuple[str, ...]] = None
-    max_seq_length: Optional[int] = DEFAULT_MAX_SEQ_LENGTH
+    max_seq_length: Optional[int] = TASK_DEFAULT  # type: ignore[assignment]  (an int once built)
     lower_case: bool = False
     max_text_chars: Optional[int] = None
     tokenization: str = vocabulary.DEFAULT_TOKENIZATION
     length_coverage: float = DEFAULT_LENGTH_COVERAGE
     max_derived_seq_length: int = DEFAULT_MAX_DERIVED_SEQ_LENGTH
+    task: str = CLASSIFY_TASK
+    max_query_length: int = DEFAULT_MAX_QUERY_LENGTH
+    doc_stride: int = DEFAULT_DOC_STRIDE
+    max_windows: int = DEFAULT_MAX_WINDOWS
 
     def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"custom_config[{TASK_KEY!r}] must be one of {TASKS}, got {self.task!r}")
+        qa = self.task == QA_TASK
+        if self.max_seq_length is TASK_DEFAULT:
+            object.__setattr__(self, "max_seq_length", DEFAULT_QA_MAX_SEQ_LENGTH if qa else DEFAULT_MAX_SEQ_LENGTH)
+        if qa:
+            if not self.text_features:
+                object.__setattr__(self, "text_features", QA_TEXT_FEATURES)
+            self._check_qa()
         features = self.text_features
         if isinstance(features, str) or len(features) not in (1, 2) or not all(isinstance(f, str) and f for f in features):
             raise ValueError(f"custom_config[{TEXT_FEATURES_KEY!r}] must name 1 or 2 features, got {features!r}")
@@ -99,6 +170,28 @@ class TransformOptions:
             raise ValueError(f"custom_config[{TOKENIZATION_KEY!r}] must be one of {vocabulary.TOKENIZATIONS}, got "
                              f"{self.tokenization!r}")
 
+    def _check_qa(self) -> None:
+        """Task qa's own rules: its fixed raw features, a set length, windows that hold a context piece."""
+        if tuple(self.text_features) != QA_TEXT_FEATURES:
+            raise ValueError(f"custom_config[{TEXT_FEATURES_KEY!r}] is {QA_TEXT_FEATURES!r} for task {QA_TASK!r} (the "
+                             f"QA ExampleGen's question and context; leave it out), got {self.text_features!r}")
+        for key, value in ((LABEL_FEATURE_KEY, self.label_feature), (LABEL_VALUES_KEY, self.label_values),
+                           (MAX_TEXT_CHARS_KEY, self.max_text_chars)):
+            if value is not None:
+                raise ValueError(f"custom_config[{key!r}] does not apply to task {QA_TASK!r}, got {value!r}")
+        if self.max_seq_length is None:
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] is null, but task {QA_TASK!r} does not derive it "
+                             "from the data (windows hold any context; the length is a compute budget): set an "
+                             f"integer or leave it out for {DEFAULT_QA_MAX_SEQ_LENGTH}")
+        for key, value in ((MAX_SEQ_LENGTH_KEY, self.max_seq_length), (MAX_QUERY_LENGTH_KEY, self.max_query_length),
+                           (DOC_STRIDE_KEY, self.doc_stride), (MAX_WINDOWS_KEY, self.max_windows)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"custom_config[{key!r}] must be an integer >= 1, got {value!r}")
+        if window_capacity(self.max_seq_length, self.max_query_length) < 1:
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}]={self.max_seq_length} must exceed "
+                             f"{MAX_QUERY_LENGTH_KEY}={self.max_query_length} + 3 so that a window holds a piece of "
+                             "the context")
+
     @property
     def text_chars(self) -> int:
         """Characters of normalized text kept before tokenization (for a length still to derive: its most)."""
@@ -120,6 +213,9 @@ class TransformOptions:
             values[MAX_TEXT_CHARS_KEY] = self.max_text_chars
         if self.tokenization != vocabulary.DEFAULT_TOKENIZATION:
             values[TOKENIZATION_KEY] = self.tokenization
+        if self.task != CLASSIFY_TASK:
+            values.update({TASK_KEY: self.task, MAX_QUERY_LENGTH_KEY: self.max_query_length,
+                           DOC_STRIDE_KEY: self.doc_stride, MAX_WINDOWS_KEY: self.max_windows})
         return values
 
     @classmethod
@@ -128,30 +224,39 @@ class TransformOptions:
         """From a Transform custom_config; ValueError naming the key for a missing or bad value.
 
         `require_vocabulary` (what `preprocessing_fn` asks): the vocabulary's path and a max_seq_length must be
-        there. A max_seq_length left out is DEFAULT_MAX_SEQ_LENGTH; null is one still to derive from the data.
+        there. A max_seq_length left out is the task's default (`TASK_DEFAULT`); null is one still to derive from
+        the data (classify only). Task qa needs no text_features.
         """
         config = dict(custom_config or {})
-        required = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY) if require_vocabulary else (TEXT_FEATURES_KEY,)
+        task = config.get(TASK_KEY) or CLASSIFY_TASK
+        required = (SENTENCEPIECE_MODEL_PATH_KEY,) if require_vocabulary else ()
+        if task != QA_TASK:
+            required += (TEXT_FEATURES_KEY,)
         for key in required:
             if not config.get(key):
                 raise ValueError(f"custom_config[{key!r}] is required; got keys {sorted(config)}")
-        max_seq_length = config.get(MAX_SEQ_LENGTH_KEY, DEFAULT_MAX_SEQ_LENGTH)
-        if max_seq_length is None and require_vocabulary:
+        max_seq_length = config.get(MAX_SEQ_LENGTH_KEY, TASK_DEFAULT)
+        if max_seq_length is None and require_vocabulary and task != QA_TASK:  # qa: its own error names the key
             raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] is null: the length is derived from the data "
                              "before the Transform runs (VocabTransform does it), so preprocessing_fn needs it set")
-        text_features = config[TEXT_FEATURES_KEY]
+        text_features = config.get(TEXT_FEATURES_KEY) or ()
         return cls(
             text_features=(text_features,) if isinstance(text_features, str) else tuple(text_features),
             sentencepiece_model_path=config.get(SENTENCEPIECE_MODEL_PATH_KEY) or None,
             label_feature=config.get(LABEL_FEATURE_KEY) or None,
             label_values=tuple(str(v) for v in config.get(LABEL_VALUES_KEY) or ()) or None,
-            max_seq_length=None if max_seq_length is None else _integer(max_seq_length, MAX_SEQ_LENGTH_KEY),
+            max_seq_length=max_seq_length if max_seq_length is None or max_seq_length is TASK_DEFAULT else _integer(
+                max_seq_length, MAX_SEQ_LENGTH_KEY),
             lower_case=bool(config.get(LOWER_CASE_KEY, False)),
             max_text_chars=int(config[MAX_TEXT_CHARS_KEY]) if config.get(MAX_TEXT_CHARS_KEY) else None,
             tokenization=config.get(TOKENIZATION_KEY) or vocabulary.DEFAULT_TOKENIZATION,
             length_coverage=float(config.get(LENGTH_COVERAGE_KEY, DEFAULT_LENGTH_COVERAGE)),
             max_derived_seq_length=_integer(config.get(MAX_DERIVED_SEQ_LENGTH_KEY, DEFAULT_MAX_DERIVED_SEQ_LENGTH),
                                             MAX_DERIVED_SEQ_LENGTH_KEY),
+            task=task,
+            max_query_length=_integer(config.get(MAX_QUERY_LENGTH_KEY, DEFAULT_MAX_QUERY_LENGTH), MAX_QUERY_LENGTH_KEY),
+            doc_stride=_integer(config.get(DOC_STRIDE_KEY, DEFAULT_DOC_STRIDE), DOC_STRIDE_KEY),
+            max_windows=_integer(config.get(MAX_WINDOWS_KEY, DEFAULT_MAX_WINDOWS), MAX_WINDOWS_KEY),
         )
 
 

@@ -47,6 +47,9 @@ import tensorflow as tf
 
 from text_contract import features
 from text_contract import transform as tr
+# Context pieces a window holds at least (a question of max_query_length pieces): stated with the options that
+# validate it, re-exported here.
+from text_contract.transform_options import window_capacity  # noqa: F401
 
 # The offset of question, special and padding positions.
 NO_OFFSET = -1
@@ -58,7 +61,9 @@ _INT = tf.int64
 
 # --- windows -------------------------------------------------------------------------------------------------
 
-def _first(values: tr.TensorLike, default) -> tf.Tensor:
+def first_value(values: tr.TensorLike, default) -> tf.Tensor:
+    """A feature's first value per row ([batch]): sparse, ragged or dense [batch, n] (`default` where a row has
+    none); [batch] passes through."""
     if isinstance(values, tf.SparseTensor):
         values = tf.RaggedTensor.from_sparse(values)
     elif not isinstance(values, tf.RaggedTensor):
@@ -72,12 +77,7 @@ def first_answers(answer_starts: tr.TensorLike, answer_texts: tr.TensorLike) -> 
     """The answer lists of each question (sparse, ragged or dense [batch, n], as parsed from the QA ExampleGen's
     QA_ANSWER_STARTS and QA_ANSWER_TEXTS; [batch] passes through) -> the first gold answer's [batch] int64
     start and [batch] string text: -1 and "" where there is none (unanswerable: no window is labelled)."""
-    return tf.cast(_first(answer_starts, -1), _INT), _first(answer_texts, "")
-
-
-def window_capacity(max_seq_length: int, max_query_length: int) -> int:
-    """Context pieces a window holds at least (a question of max_query_length pieces)."""
-    return max_seq_length - max_query_length - 3
+    return tf.cast(first_value(answer_starts, -1), _INT), first_value(answer_texts, "")
 
 
 def count_windows(context_pieces: tf.Tensor, query_pieces: tf.Tensor, max_seq_length: int,

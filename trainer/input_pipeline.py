@@ -18,7 +18,7 @@ from text_contract.features import (
     MODEL_INPUTS, PADDING_MASK, SEGMENT_IDS, SENTENCE_ORDER_LABEL, START_POSITIONS, TOKEN_IDS, WINDOW_COUNT
 )
 from trainer.dynamic_masking import apply_dynamic_masking
-from trainer.heads.span import END_LOGITS, START_LOGITS
+from text_contract.features import END_LOGITS, START_LOGITS
 
 
 def _files(file_pattern) -> List[str]:

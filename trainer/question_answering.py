@@ -5,7 +5,7 @@ import keras
 from text_contract.features import PADDING_MASK
 from trainer.encoder import AlbertEncoder, encoder_inputs
 from trainer.heads import SpanHead
-from trainer.heads.span import END_LOGITS, NO_ANSWER_SCORE, START_LOGITS
+from text_contract.features import END_LOGITS, NO_ANSWER_SCORE, START_LOGITS
 from trainer.keras_compat import DistributedFitCompat
 
 __all__ = ["AlbertQuestionAnswerer", "END_LOGITS", "NO_ANSWER_SCORE", "START_LOGITS"]

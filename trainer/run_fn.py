@@ -35,6 +35,12 @@ What comes from TFX rather than the config:
 - the vocabulary: `sentencepiece_model_path`, or else the copy the pipeline's VocabTransform leaves in the
   transform graph directory (`text_contract.features.TRANSFORM_VOCABULARY_FILE`).
 
+qa (issue 15): trains on the Transform's per-question windows (Transform custom_config task "qa";
+max_seq_length and qa_max_windows from its token_ids, [max_windows, max_seq_length]; a step budget: train_steps
+or TrainArgs, never epochs), then exports through serving/qa_export.py (`_export_qa`; NotImplementedError without
+that module) with the Transform's tokenizer and window settings: VocabTransform's record of its custom_config
+in the transform graph (`features.TRANSFORM_OPTIONS_FILE`), else the Trainer's custom_config.
+
 classify: trains on the Transform's examples (gzipped TFRecords), then exports through `serving.export`
 into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). pretrain: trains on
 PretrainingDataGen's examples and copies `final/` (albert_config.json + weights) to `serving_model_dir`,
@@ -50,20 +56,21 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import tensorflow as tf
 
 from text_contract import storage, vocabulary
-from text_contract.features import PRETRAINING_SUMMARY_FILE, TRANSFORM_VOCABULARY_FILE
-from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY
+from text_contract.features import (PRETRAINING_SUMMARY_FILE, TOKEN_IDS, TRANSFORM_OPTIONS_FILE,
+                                    TRANSFORM_VOCABULARY_FILE)
+from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TASK_KEY, TEXT_FEATURES_KEY, TransformOptions
 from trainer import input_pipeline
 from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.config import ConfigError
 from trainer.presets import get_preset
 from trainer.strategy import create_strategy, is_chief
 from trainer.train import FINAL_DIR, train
-from trainer.training_config import TrainingConfig, fixed_schedule
+from trainer.training_config import QA_TASK, TrainingConfig, fixed_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +240,25 @@ def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int) -> None:
                           f"({ {n: expected[n] for n in differing} }); was the Transform run without a label?")
 
 
+def qa_shape_from_transform(spec: Mapping[str, Any]) -> Tuple[int, int]:
+    """Task qa: `(max_seq_length, max_windows)` of the Transform's per-question windows, read from its transformed
+    feature spec (token_ids is FixedLen [W, L]), checked against what the trainer parses
+    (`input_pipeline.qa_feature_spec(L, W)`); ConfigError saying what differs."""
+    token_ids = spec.get(TOKEN_IDS)
+    if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) != 2:
+        raise ConfigError(f"task {QA_TASK} needs the Transform's per-question windows ({TOKEN_IDS!r} fixed-length "
+                          f"[max_windows, max_seq_length]; Transform custom_config task {QA_TASK!r}), got "
+                          f"{TOKEN_IDS!r}: {token_ids}")
+    max_windows, max_seq_length = (int(n) for n in token_ids.shape)
+    expected = input_pipeline.qa_feature_spec(max_seq_length, max_windows)
+    differing = {name: spec.get(name) for name in expected if spec.get(name) != expected[name]}
+    if differing:
+        raise ConfigError(f"the Transform's transformed features {differing} differ from what the trainer reads for "
+                          f"task {QA_TASK} ({ {n: expected[n] for n in differing} }); was the Transform run with "
+                          f"task {QA_TASK!r} on the QA ExampleGen's examples?")
+    return max_seq_length, max_windows
+
+
 def run_fn(fn_args: Any) -> None:
     """TFX Trainer entry point; see the module docstring for what it reads and writes."""
     custom_config = dict(getattr(fn_args, "custom_config", None) or {})
@@ -245,6 +271,8 @@ def run_fn(fn_args: Any) -> None:
     task = (custom_config.get(TRAINING_CONFIG_KEY) or {}).get("task", TrainingConfig.task)
     if task == "pretrain":
         _run_pretrain(fn_args, custom_config)
+    elif task == QA_TASK:
+        _run_qa(fn_args, custom_config)
     else:
         _run_classify(fn_args, custom_config)
 
@@ -338,3 +366,100 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
             shutil.rmtree(export_dir, ignore_errors=True)
     if chief:
         _remove_finished(resume)
+
+
+def qa_transform_options(custom_config: Mapping[str, Any], transform_output: str, max_seq_length: int,
+                         max_windows: int) -> TransformOptions:
+    """The options the qa Transform ran with: VocabTransform's record in the transform graph
+    (`features.TRANSFORM_OPTIONS_FILE`: the vocabulary's tokenization included), or else the Trainer's own
+    custom_config (a pipeline hands the Trainer the Transform's custom_config; task qa is implied). The export
+    rebuilds the same windows from them, so they must give the Transform output's shape (ConfigError)."""
+    recorded = os.path.join(transform_output, TRANSFORM_OPTIONS_FILE)
+    if tf.io.gfile.exists(recorded):
+        with tf.io.gfile.GFile(recorded) as handle:
+            config, source = json.load(handle), recorded
+    else:
+        config = {**custom_config, TASK_KEY: custom_config.get(TASK_KEY) or QA_TASK}
+        source = "the Trainer's custom_config"
+    try:
+        options = TransformOptions.from_custom_config(config, require_vocabulary=False)
+    except ValueError as error:
+        raise ConfigError(f"the Transform's options ({source}): {error}") from None
+    if options.task != QA_TASK or (options.max_seq_length, options.max_windows) != (max_seq_length, max_windows):
+        raise ConfigError(f"the Transform's options ({source}) say task {options.task!r}, max_seq_length "
+                          f"{options.max_seq_length} and max_windows {options.max_windows}, but its output has task "
+                          f"{QA_TASK!r} windows of {max_seq_length} x {max_windows}: the export would not rebuild them")
+    return options
+
+
+def _run_qa(fn_args: Any, custom_config: Dict[str, Any]) -> None:
+    """Task qa (issue 15): trains on the Transform's per-question windows (`text_contract.windows`), then exports
+    (`_export_qa`) with the Transform's tokenizer and window settings (`qa_transform_options`). max_seq_length and
+    qa_max_windows come from the Transform output.
+
+    The budget is in steps: training_config.train_steps or TrainArgs.num_steps (`epochs` is refused by
+    TrainingConfig for task qa: a question makes 1 to max_windows windows, so an epoch's steps are only known
+    after a pass over the data, and none is made here)."""
+    if fn_args.transform_output is None:
+        raise ConfigError(f"task {QA_TASK} needs the Transform output (wire the Trainer's transform_graph)")
+    if custom_config.get(WARM_START_FROM_SERVED_KEY):
+        # served_warm_start reads classify exports; task qa warm-starts from base_model or warm_start_path.
+        raise ConfigError(f"custom_config[{WARM_START_FROM_SERVED_KEY!r}] is not supported for task {QA_TASK} yet: "
+                          "warm-start from fn_args.base_model or training_config.warm_start_path")
+    import tensorflow_transform as tft
+
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    max_seq_length, max_windows = qa_shape_from_transform(tf_transform_output.transformed_feature_spec())
+    # Checked before training: the export needs the Transform's vocabulary and settings.
+    options = qa_transform_options(custom_config, fn_args.transform_output, max_seq_length, max_windows)
+    vocabulary_path = _vocabulary_path(custom_config, fn_args.transform_output)
+    if not vocabulary_path:
+        raise ConfigError(f"task {QA_TASK} exports the Transform's tokenizer: name the vocabulary in "
+                          f"custom_config[{SENTENCEPIECE_MODEL_PATH_KEY!r}] or run the Transform with VocabTransform "
+                          f"(it leaves {TRANSFORM_VOCABULARY_FILE} in the transform graph)")
+    config = training_config_from_fn_args(fn_args, {"max_seq_length": max_seq_length, "qa_max_windows": max_windows})
+    config = _match_vocabulary(config, _vocabulary_size(vocabulary_path), vocabulary_path,
+                               custom_config.get(ENCODER_DROPOUT_KEY))
+    strategy = _strategy(config)
+    resume = resume_dir(fn_args, custom_config, config.task)
+    result = _train_resumable(config, fn_args, strategy, resume)
+
+    chief = is_chief(strategy)
+    # Every worker saves (saving may need collectives); only the chief's export is kept.
+    export_dir = fn_args.serving_model_dir if chief else tempfile.mkdtemp(prefix="albert-tfx-worker-export-")
+    details = {"preset": _preset_name(config), "extra_metadata": {
+        TRAINING_CONFIG_KEY: result.config.to_dict(), "final_step": result.final_step,
+        TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": config.warm_start_path,
+        RESUMED_FROM_STEP_KEY: result.resumed_from_step}}
+    if custom_config.get(MODEL_NAME_KEY):
+        details["model_name"] = custom_config[MODEL_NAME_KEY]
+    try:
+        _export_qa(result.model, dataclasses.replace(options, sentencepiece_model_path=vocabulary_path), export_dir,
+                   with_no_answer=config.qa_with_no_answer, **details)
+    finally:
+        if not chief:
+            shutil.rmtree(export_dir, ignore_errors=True)
+    # Only once exported: until then a re-execution (after an export failure) resumes at the final step.
+    if chief:
+        _remove_finished(resume)
+
+
+# --- EXPORT HOOK (issue 15) -----------------------------------------------------------------------------------
+# The QA SavedModel comes from serving/qa_export.py (`export_qa_model`, the serving side's, with
+# serving/contract.py). Without that module task qa trains (final/ and the checkpoints are kept) and stops here.
+def _export_qa(model, options: TransformOptions, export_dir: str, **details: Any) -> None:
+    """Exports the trained qa model to `export_dir` through `serving.qa_export.export_qa_model`, with the
+    Transform's tokenizer (`make_tokenizer(options)`, options.sentencepiece_model_path being the vocabulary) and
+    window settings; `details`: with_no_answer, preset, extra_metadata and optionally model_name."""
+    try:
+        from serving import qa_export
+    except ModuleNotFoundError as error:
+        if error.name != "serving.qa_export":
+            raise  # a dependency of qa_export is missing: its own error says which
+        raise NotImplementedError("qa export: serving/qa_export.py") from None
+    from text_contract.transform import make_tokenizer
+
+    qa_export.export_qa_model(
+        model, make_tokenizer(options), export_dir, max_seq_length=options.max_seq_length,
+        max_query_length=options.max_query_length, doc_stride=options.doc_stride, max_windows=options.max_windows,
+        vocabulary_path=options.sentencepiece_model_path, overwrite=True, **details)

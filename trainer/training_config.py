@@ -7,13 +7,14 @@ import json
 import math
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from text_contract.transform_options import QA_TASK
 from trainer.config import ConfigError
 
 # Tasks a pipeline fine-tunes on; "pretrain" is the MLM + SOP task of the pretraining branch.
 FINE_TUNING_TASKS = ("classify",)
 # Extractive question answering (issue 15): start and end positions of the answer in each window. Trained by
 # trainer.train; not yet among FINE_TUNING_TASKS, which the pipeline config offers, until run_fn can export it.
-QA_TASK = "qa"
+# The Transform's name for the task (text_contract.transform_options), so that both say the same.
 TASKS = ("pretrain",) + FINE_TUNING_TASKS + (QA_TASK,)
 OPTIMIZERS = ("auto", "lamb", "adamw")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")

@@ -3,7 +3,8 @@
 It takes the SentencePieceModel artifact as an extra input, puts its `spm.model` path into the Transform's
 custom_config and runs TFX's Transform unchanged; then it copies the vocabulary into the transform graph
 (`vocabulary` holds both steps and says why). With a null max_seq_length it first derives the length from the
-examples (`sequence_length`) and records it on the transform graph artifact.
+examples (`sequence_length`) and records it on the transform graph artifact. The custom_config the Transform ran
+with is left in the transform graph too (`vocabulary.record_options`).
 """
 
 import json
@@ -41,3 +42,4 @@ class Executor(transform_executor.Executor):
 
         graph_dir = artifact_utils.get_single_uri(output_dict[spec.TRANSFORM_GRAPH_KEY])
         vocabulary.copy_to_transform_graph(model_path, graph_dir)
+        vocabulary.record_options(custom_config, graph_dir)

@@ -7,16 +7,18 @@ imported vocabulary, its tokenization under `TOKENIZATION_KEY`, after checking t
 with the case folding the Transform applies. `copy_to_transform_graph` copies the vocabulary into the
 transform graph's directory (`text_contract.features.TRANSFORM_VOCABULARY_FILE`) so the Trainer finds the
 very vocabulary the Transform embedded (for the export's metadata and the encoder's vocabulary size) without
-another input.
+another input; `record_options` leaves the custom_config preprocessing_fn got beside it
+(`text_contract.features.TRANSFORM_OPTIONS_FILE`: task qa's export rebuilds the Transform's windows from it).
 """
 
+import json
 import os
 from typing import Any, Dict, Mapping
 
 import tensorflow as tf
 
 from components import artifacts
-from text_contract.features import TRANSFORM_VOCABULARY_FILE
+from text_contract.features import TRANSFORM_OPTIONS_FILE, TRANSFORM_VOCABULARY_FILE
 from text_contract.transform_options import (LOWER_CASE_KEY, SENTENCEPIECE_MODEL_PATH_KEY, TOKENIZATION_KEY,
                                              TransformOptions)
 
@@ -47,4 +49,14 @@ def copy_to_transform_graph(model_path: str, transform_graph_dir: str) -> str:
     destination = os.path.join(transform_graph_dir, TRANSFORM_VOCABULARY_FILE)
     tf.io.gfile.makedirs(os.path.dirname(destination))
     tf.io.gfile.copy(model_path, destination, overwrite=True)
+    return destination
+
+
+def record_options(custom_config: Mapping[str, Any], transform_graph_dir: str) -> str:
+    """Writes the Transform's final custom_config (the one preprocessing_fn got) to
+    `<transform graph dir>/TRANSFORM_OPTIONS_FILE`; returns that path."""
+    destination = os.path.join(transform_graph_dir, TRANSFORM_OPTIONS_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(destination))
+    with tf.io.gfile.GFile(destination, "w") as handle:
+        handle.write(json.dumps(dict(custom_config), indent=2, sort_keys=True))
     return destination

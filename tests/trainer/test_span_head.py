@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from trainer.heads import SpanHead
-from trainer.heads.span import END_LOGITS, MASKED_LOGIT, NO_ANSWER_SCORE, START_LOGITS
+from text_contract.features import END_LOGITS, NO_ANSWER_SCORE, START_LOGITS
+from trainer.heads.span import MASKED_LOGIT
 from trainer.losses import sparse_softmax_cross_entropy
 
 

@@ -3,9 +3,8 @@
 import keras
 from keras import ops
 
-START_LOGITS = "start_logits"
-END_LOGITS = "end_logits"
-NO_ANSWER_SCORE = "no_answer_score"
+from text_contract.features import END_LOGITS, NO_ANSWER_SCORE, START_LOGITS
+
 # What a padding position's logits become: far below any trained logit, so that its softmax weight is 0,
 # yet finite in every compute dtype (float16's largest is 65504), so that no inf - inf makes a NaN in a
 # loss or in a span score `start + end`. BERT's additive attention mask uses the same -10000.

@@ -1,5 +1,7 @@
 """VocabTransform's logic without TFX's Transform: the vocabulary's path into custom_config, the case check,
-the copy into the transform graph."""
+the copy into the transform graph, the record of the Transform's options."""
+
+import json
 
 import pytest
 
@@ -51,3 +53,13 @@ def test_the_vocabulary_is_copied_where_the_trainer_reads_it(tmp_path):
     model.write_bytes(MODEL_BYTES + b"v2")  # a rerun replaces the copy
     vocabulary.copy_to_transform_graph(str(model), str(graph_dir))
     assert (graph_dir / features.TRANSFORM_VOCABULARY_FILE).read_bytes() == MODEL_BYTES + b"v2"
+
+
+def test_the_transforms_options_are_recorded_where_the_trainer_reads_them(tmp_path):
+    config = {transform_options.TASK_KEY: transform_options.QA_TASK, transform_options.MAX_SEQ_LENGTH_KEY: 128,
+              transform_options.TOKENIZATION_KEY: "wordpiece", transform_options.SENTENCEPIECE_MODEL_PATH_KEY: "/v"}
+    path = vocabulary.record_options(config, str(tmp_path / "transform_graph"))
+    assert path == str(tmp_path / "transform_graph" / features.TRANSFORM_OPTIONS_FILE)
+    recorded = json.loads((tmp_path / "transform_graph" / features.TRANSFORM_OPTIONS_FILE).read_text())
+    assert recorded == config
+    assert transform_options.TransformOptions.from_custom_config(recorded).max_windows == 8
