@@ -5,8 +5,9 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.albert-tfx-installed
 PYTEST_ARGS ?=
 # Tests run in two processes (pytest-xdist), one test file per process at a time: the end-to-end runs wait on
-# subprocesses, I/O and TFX orchestration much of the time, so two share a 2-core machine well (43 min -> see
-# README). Each file stays in one process so its module fixtures (a trained model, an S3 server) are built once.
+# subprocesses, I/O and TFX orchestration much of the time, so two share a 2-core machine well (the suite took
+# 43 minutes in one process). Each file stays in one process so that its module fixtures (a trained model, an
+# S3 server) are built once; tests/conftest.py puts the files with slow tests first.
 TEST_WORKERS ?= 2
 XDIST      := -n $(TEST_WORKERS) --dist loadfile
 

@@ -184,14 +184,81 @@ def _cmd_serve(args) -> int:
     return 0
 
 
+def _qa_lines(lines: List[str], where: str) -> Optional[List[tuple]]:
+    """(question, context) per JSON line {"question": ..., "context": ...}; None when the first line is not such
+    an object (a classifier's input file: one text per line)."""
+    def parse(line):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) and "question" in value else None
+
+    if not lines or parse(lines[0]) is None:
+        return None
+    pairs = []
+    for number, line in enumerate(lines, 1):
+        value = parse(line)
+        if value is None or not isinstance(value.get("question"), str) or not isinstance(value.get("context"), str):
+            raise ValueError(f"{where} line {number}: expected a JSON object with string 'question' and 'context' "
+                             f"(a question-answering input file), received {line[:80]!r}")
+        pairs.append((value["question"], value["context"]))
+    return pairs
+
+
+def _qa_inputs(args, lines: List[str]) -> Optional[tuple]:
+    """(questions, contexts) when `predict` asks a QA export (--question/--context, or an input file of JSON
+    lines); None for a classifier's texts. Refuses a half-given pair and a mix of the two kinds of input."""
+    questions, contexts = list(args.question or ()), list(args.context or ())
+    from_file = _qa_lines(lines, args.input_file or "")
+    if not questions and not contexts and from_file is None:
+        return None
+    if len(questions) != len(contexts):
+        raise ValueError(f"--question and --context go together, one --context per --question: received "
+                         f"{len(questions)} --question and {len(contexts)} --context")
+    if args.texts or args.text_pair or args.classify or (lines and from_file is None):
+        raise ValueError("--question/--context (or an input file of JSON lines with 'question' and 'context') ask a "
+                         "question-answering model; TEXT arguments, --text-pair, --classify and plain-text input "
+                         f"files ask a classifier: received both (texts {list(args.texts)[:3]})")
+    pairs = list(zip(questions, contexts)) + (from_file or [])
+    return [q for q, _ in pairs], [c for _, c in pairs]
+
+
+def _wrong_kind(client, client_lib, error, wanted: str) -> Exception:
+    """A refused Predict whose signature the served model lacks, told as what the model is instead."""
+    import grpc
+
+    from serving import contract
+
+    if error.code != grpc.StatusCode.FAILED_PRECONDITION:
+        return error
+    try:
+        signatures = sorted(k for k in client.model_metadata().signature_defs if not k.startswith("__"))
+    except client_lib.ServingError:
+        return error
+    if wanted == contract.TASK_QA and contract.QA_SIGNATURE not in signatures:
+        return ValueError(f"the served model {client.config.model_name!r} is not a question-answering export (its "
+                          f"signatures: {signatures}); --question/--context need one with {contract.QA_SIGNATURE!r}. "
+                          f"Send TEXT arguments to a classifier")
+    if wanted == contract.TASK_CLASSIFY and contract.QA_SIGNATURE in signatures:
+        return ValueError(f"the served model {client.config.model_name!r} is a question-answering export (its "
+                          f"signatures: {signatures}): ask it with --question Q --context C, not TEXT arguments")
+    return error
+
+
 def _cmd_predict(args) -> int:
     from serving import client as client_lib
+    from serving import contract
 
     try:
         texts = list(args.texts)
+        lines = []
         if args.input_file:
             with (sys.stdin if args.input_file == "-" else open(args.input_file, encoding="utf-8")) as handle:
-                texts += [line.rstrip("\n") for line in handle if line.strip()]
+                lines = [line.rstrip("\n") for line in handle if line.strip()]
+        qa = _qa_inputs(args, lines)
+        if qa is None:
+            texts += lines
         pairs = list(args.text_pair) if args.text_pair else None
         config = client_lib.ClientConfig(
             target=args.server, model_name=args.model, version=args.version, version_label=args.version_label,
@@ -203,6 +270,17 @@ def _cmd_predict(args) -> int:
                 output = client_lib.status_json(args.model, client.model_status(args.version))
             elif args.metadata_only:
                 output = client_lib.metadata_json(client.model_metadata())
+            elif qa is not None:
+                if not qa[0]:
+                    raise ValueError("no question to answer: give --question and --context or --input-file")
+                try:
+                    result = client.answer(*qa, signature=args.signature or contract.QA_SIGNATURE)
+                except client_lib.ServingError as error:
+                    raise _wrong_kind(client, client_lib, error, contract.TASK_QA) from None
+                # One JSON line per question: a stream of answers a shell pipeline reads line by line.
+                for row in result.rows(*qa):
+                    print(json.dumps(row, ensure_ascii=False))
+                return 0
             elif not texts:
                 raise ValueError("no text to predict: give TEXT arguments or --input-file")
             elif args.classify:
@@ -213,7 +291,11 @@ def _cmd_predict(args) -> int:
                 result = client.classify(texts, pairs, text_features=args.text_feature)
                 output = client_lib.predictions_json(result, texts, pairs)
             else:
-                output = client_lib.predictions_json(client.predict(texts, pairs, signature=args.signature), texts, pairs)
+                try:
+                    result = client.predict(texts, pairs, signature=args.signature or contract.PREDICT_SIGNATURE)
+                except client_lib.ServingError as error:
+                    raise _wrong_kind(client, client_lib, error, contract.TASK_CLASSIFY) from None
+                output = client_lib.predictions_json(result, texts, pairs)
     except (client_lib.ServingError, ValueError, OSError) as error:
         print(f"albert-tfx predict: error: {error}", file=sys.stderr)
         return 2
@@ -223,7 +305,7 @@ def _cmd_predict(args) -> int:
 
 def _add_serving_commands(commands) -> None:
     """`serve` and `predict`: the local TF-Serving-API server and its gRPC client."""
-    from serving.contract import PREDICT_SIGNATURE
+    from serving.contract import PREDICT_SIGNATURE, QA_SIGNATURE
     from serving.deploy import CLIENT_DEADLINE_S, CLIENT_RETRIES, REST_PORT
     from serving.layout import DEFAULT_MODEL_NAME
 
@@ -265,8 +347,13 @@ def _add_serving_commands(commands) -> None:
     which.add_argument("--version", type=int, help="a version number (default: the newest)")
     which.add_argument("--version-label", help="a version label of the server's model config")
     predict.add_argument("--text-pair", action="append", help="the second text, once per TEXT (pair models)")
-    predict.add_argument("--input-file", help="more texts, one per line ('-': stdin)")
-    predict.add_argument("--signature", default=PREDICT_SIGNATURE, help=f"Predict signature (default {PREDICT_SIGNATURE})")
+    predict.add_argument("--question", action="append", help="a question for a question-answering model, with "
+                         "--context (repeat both for several); prints one JSON line per question")
+    predict.add_argument("--context", action="append", help="the text --question is answered from, once per --question")
+    predict.add_argument("--input-file", help="more texts, one per line, or for a question-answering model JSON lines "
+                         "{\"question\": ..., \"context\": ...} ('-': stdin)")
+    predict.add_argument("--signature", help=f"Predict signature (default {PREDICT_SIGNATURE}; with questions "
+                                             f"{QA_SIGNATURE})")
     predict.add_argument("--classify", action="store_true", help="use the Classify API (tf.Examples; needs --text-feature)")
     predict.add_argument("--text-feature", action="append", help="raw feature name(s) the model was trained on, "
                                                                  "for --classify")

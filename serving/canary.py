@@ -11,7 +11,9 @@
    server's error), or exited;
 4. sends, with the gRPC client (serving/client.py), the export's warmup requests (`assets.extra`, or the
    requests serving/warmup.py would write when it has none) and a sample of raw tf.Examples (the pusher gives
-   a few from the eval split): Predict on `serving_default` with their texts, Classify with the examples;
+   a few from the eval split): Predict on `serving_default` with their texts, Classify with the examples (a QA
+   export: Predict on `qa` with their questions and contexts and one fixed question, whose answers must be
+   pieces of their contexts);
 5. compares every answer with what the in-process model computes for the same inputs: floating outputs
    within `atol` (`DEFAULT_ATOL`), all other outputs equal.
 
@@ -109,10 +111,13 @@ def _error_text(error: BaseException) -> str:
 
 def sample_requests(metadata: contract.ExportMetadata, examples: Sequence[bytes], model_name: str) -> list:
     """PredictionLogs for serialized raw tf.Examples: Predict (`serving_default`) on their texts (a missing text
-    feature reads as empty text, as the model reads it) and Classify with the examples themselves."""
+    feature reads as empty text, as the model reads it) and Classify with the examples themselves. A QA export
+    (metadata task "qa") gets one Predict on `qa` instead (`qa_sample_request`), examples or not."""
     import tensorflow as tf
     from tensorflow_serving.apis import classification_pb2, predict_pb2, prediction_log_pb2
 
+    if metadata.task == contract.TASK_QA:
+        return [qa_sample_request([tf.train.Example.FromString(e) for e in examples], model_name)]
     if not examples:
         return []
     parsed = [tf.train.Example.FromString(e) for e in examples]
@@ -129,6 +134,48 @@ def sample_requests(metadata: contract.ExportMetadata, examples: Sequence[bytes]
     classify.input.example_list.examples.extend(parsed)
     return [prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=predict)),
             prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=classify))]
+
+
+# Always sent to a QA export: a question whose answer must come out of its context (see `check_qa_answers`).
+QA_SAMPLE_QUESTION, QA_SAMPLE_CONTEXT = "what?", "an answer."
+
+
+def qa_sample_request(examples: Sequence, model_name: str):
+    """A PredictionLog of Predict on `qa`: the questions and contexts of parsed raw tf.Examples (the QA
+    ExampleGen's feature names, which are the signature's input keys; a missing one reads as empty text), then
+    `QA_SAMPLE_QUESTION` in `QA_SAMPLE_CONTEXT`, so a QA export is asked at least one real question."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    predict = predict_pb2.PredictRequest()
+    predict.model_spec.name, predict.model_spec.signature_name = model_name, contract.QA_SIGNATURE
+    sample = {contract.QUESTION: QA_SAMPLE_QUESTION.encode(), contract.CONTEXT: QA_SAMPLE_CONTEXT.encode()}
+    for key in contract.QA_INPUTS:
+        texts = []
+        for example in examples:
+            values = example.features.feature[key].bytes_list.value if key in example.features.feature else []
+            texts.append(values[0] if values else b"")
+        texts.append(sample[key])
+        predict.inputs[key].CopyFrom(tf.make_tensor_proto(texts, dtype=tf.string, shape=[len(texts)]))
+    return prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=predict))
+
+
+def check_qa_answers(what: str, log, served: Dict[str, np.ndarray]) -> None:
+    """CanaryFailure unless every served answer of a Predict on `qa` is "" or a piece of its own context: the
+    in-process comparison alone would pass a graph that cuts answers from the wrong place on both sides."""
+    import tensorflow as tf
+
+    request = log.predict_log.request
+    if log.WhichOneof("log_type") != "predict_log" or request.model_spec.signature_name != contract.QA_SIGNATURE:
+        return
+    contexts = tf.make_ndarray(request.inputs[contract.CONTEXT]).reshape(-1)
+    answers = np.asarray(served.get(contract.ANSWER_TEXT, [])).reshape(-1)
+    if len(answers) != len(contexts):
+        raise CanaryFailure(f"{what}: {len(answers)} answers for {len(contexts)} contexts")
+    for row, (answer, context) in enumerate(zip(answers, contexts)):
+        answer, context = answer.decode("utf-8", "replace"), context.decode("utf-8", "replace")
+        if answer not in context:
+            raise CanaryFailure(f"{what}: answer {row} {answer[:80]!r} is not in its context {context[:80]!r}")
 
 
 def compare_outputs(what: str, reference: Dict[str, np.ndarray], served: Dict[str, np.ndarray],
@@ -358,7 +405,9 @@ def _check_answers(server: _Server, model, logs, model_name: str, deadline: _Dea
             except client_lib.ServingError as error:
                 deadline.remaining(f"sending {description}")  # a call cut short by the canary's deadline is a timeout
                 raise CanaryFailure(f"{description}: the server answered {error.code.name}: {error.details}") from None
-            largest = max(largest, compare_outputs(description, reference, _served_outputs(log, response), atol))
+            served = _served_outputs(log, response)
+            check_qa_answers(description, log, served)
+            largest = max(largest, compare_outputs(description, reference, served, atol))
     finally:
         channel.close()
     return CanaryReport(requests=len(logs), max_abs_difference=largest, seconds=time.monotonic() - started,

@@ -1,8 +1,8 @@
 """gRPC client for a served albert-tfx model: TF Serving (production) or `albert-tfx serve` (development).
 
 It speaks TF Serving's gRPC API with the `tensorflow-serving-api` protos: Predict (raw texts into the contract's
-`serving_default` signature), Classify (tf.Examples into the `classify` signature), GetModelStatus and
-GetModelMetadata. Tensors are converted with TensorFlow's own `tf.make_tensor_proto` / `tf.make_ndarray`.
+`serving_default` signature), Answer (Predict with questions and contexts into a QA export's `qa` signature),
+Classify (tf.Examples into the `classify` signature), GetModelStatus and GetModelMetadata. Tensors are converted with TensorFlow's own `tf.make_tensor_proto` / `tf.make_ndarray`.
 
 - Batches: a list of texts is sent in requests of at most `batch_size` rows (servers bound a request's size)
   and the answers are joined in order.
@@ -223,6 +223,54 @@ class ClassifyResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class Answer:
+    """The `qa` signature's answer to one question: `text` is `context[start_char:end_char]` (code points), or ""
+    with offsets -1 when there is none; `no_answer_score` only from a SQuAD v2.0 model."""
+
+    text: str
+    score: float
+    start_char: int
+    end_char: int
+    no_answer_score: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        row = {"answer": self.text, "score": round(self.score, 6), "start_char": self.start_char,
+               "end_char": self.end_char}
+        if self.no_answer_score is not None:
+            row["no_answer_score"] = round(self.no_answer_score, 6)
+        return row
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerResult:
+    """Predict on `qa`: one `Answer` per question, in order, and who answered."""
+
+    model_name: str
+    versions: Tuple[int, ...]  # per request; more than one request when the questions were split
+    signature: str
+    answers: List[Answer]
+
+    @property
+    def version(self) -> Optional[int]:
+        return self.versions[0] if len(set(self.versions)) == 1 else None
+
+    def rows(self, questions: Sequence[str], contexts: Sequence[str]) -> List[Dict[str, Any]]:
+        """One JSON-ready dict per question: the question, then the answer's fields (not the context: it is long)."""
+        return [{"question": question, **answer.to_dict()} for question, answer in zip(questions, self.answers)]
+
+
+def _answers(outputs: Dict[str, np.ndarray]) -> List[Answer]:
+    missing = [key for key in contract.QA_OUTPUTS if key not in outputs]
+    if missing:
+        raise ValueError(f"the {contract.QA_SIGNATURE!r} answer lacks outputs {missing} (received {sorted(outputs)})")
+    no_answer = outputs.get(contract.NO_ANSWER_SCORE)
+    return [Answer(_text(outputs[contract.ANSWER_TEXT][i]), float(outputs[contract.SCORE][i]),
+                   int(outputs[contract.START_CHAR][i]), int(outputs[contract.END_CHAR][i]),
+                   None if no_answer is None else float(no_answer[i]))
+            for i in range(len(outputs[contract.ANSWER_TEXT]))]
+
+
+@dataclasses.dataclass(frozen=True)
 class VersionStatus:
     """One entry of GetModelStatus."""
 
@@ -284,6 +332,15 @@ def _check_texts(texts: Sequence[str], text_pairs: Optional[Sequence[str]]) -> N
         raise ValueError("no texts to send")
     if text_pairs is not None and len(text_pairs) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(text_pairs)} text pairs: give one pair per text")
+
+
+def _check_questions(questions: Sequence[str], contexts: Sequence[str]) -> None:
+    if isinstance(questions, (str, bytes)) or isinstance(contexts, (str, bytes)):
+        raise TypeError("questions and contexts must be lists of strings, not one string")
+    if not questions:
+        raise ValueError("no questions to send")
+    if len(contexts) != len(questions):
+        raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts: give one context per question")
 
 
 class _Connection:
@@ -390,6 +447,15 @@ class ServingClient:
             request.inputs[contract.TEXT_PAIR_INPUT].CopyFrom(_string_tensor(text_pairs))
         return request
 
+    def answer_request(self, questions: Sequence[str], contexts: Sequence[str], *,
+                       signature: str = contract.QA_SIGNATURE) -> predict_pb2.PredictRequest:
+        """A PredictRequest of raw questions and contexts for a QA export's `qa` signature."""
+        _check_questions(questions, contexts)
+        request = predict_pb2.PredictRequest(model_spec=self.model_spec(signature))
+        request.inputs[contract.QUESTION].CopyFrom(_string_tensor(questions))
+        request.inputs[contract.CONTEXT].CopyFrom(_string_tensor(contexts))
+        return request
+
     def classify_request(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None, *,
                          text_features: Sequence[str], signature: str = contract.CLASSIFY_SIGNATURE
                          ) -> classification_pb2.ClassificationRequest:
@@ -413,6 +479,17 @@ class ServingClient:
                    for key in responses[0].outputs}
         return PredictResult(responses[0].model_spec.name, tuple(r.model_spec.version.value for r in responses),
                              responses[0].model_spec.signature_name, outputs)
+
+    def answer(self, questions: Sequence[str], contexts: Sequence[str], *,
+               signature: str = contract.QA_SIGNATURE) -> AnswerResult:
+        """Predict on a QA export's `qa` signature: the answer to each question in its context (`contexts[i]` for
+        `questions[i]`), in requests of `batch_size`, with `predict`'s deadline and retries."""
+        _check_questions(questions, contexts)
+        responses = [self.call_predict(self.answer_request(questions[i:j], contexts[i:j], signature=signature))
+                     for i, j in self._chunks(len(questions))]
+        answers = [a for r in responses for a in _answers({k: tf.make_ndarray(v) for k, v in r.outputs.items()})]
+        return AnswerResult(responses[0].model_spec.name, tuple(r.model_spec.version.value for r in responses),
+                            responses[0].model_spec.signature_name, answers)
 
     def classify(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None, *,
                  text_features: Sequence[str], signature: str = contract.CLASSIFY_SIGNATURE) -> ClassifyResult:

@@ -129,6 +129,16 @@ def text_input_keys(num_texts: int) -> Tuple[str, ...]:
     return TEXT_INPUTS[:num_texts]
 
 
+def default_signature(task: str) -> str:
+    """The signature a Predict request that names none gets: a classifier's `serving_default`, a QA export's `qa`
+    (its only one, so a request need not repeat it)."""
+    if task == TASK_QA:
+        return QA_SIGNATURE
+    if task != TASK_CLASSIFY:
+        raise ValueError(f"task {task!r}; the contract has {TASK_CLASSIFY!r} and {TASK_QA!r}")
+    return PREDICT_SIGNATURE
+
+
 def signature_inputs(signature: str, num_texts: int) -> Tuple[str, ...]:
     """The input keys of `signature` for a model with `num_texts` text features."""
     if signature == PREDICT_SIGNATURE:

@@ -145,6 +145,9 @@ class Servable:
 
         self.name, self.version, self.path = name, version, path
         self.signature_defs = contract.list_signature_defs(path)
+        self.task = export_task(path, self.signature_defs)
+        # What a Predict request that names no signature gets (a QA export has no serving_default).
+        self.default_signature = contract.default_signature(self.task)
         self._loaded = tf.saved_model.load(path, tags=[contract.SERVE_TAG])
         self._functions = dict(self._loaded.signatures)
         # The TF2 saver adds `__saved_model_init_op` (the init op, not a servable function); TF Serving lists it
@@ -211,6 +214,29 @@ class Servable:
         self._batchers.clear()
         self._functions.clear()
         self._loaded = None  # the last reference: TensorFlow frees the variables
+
+
+def export_task(path: str, signature_defs: Mapping[str, Any]) -> str:
+    """`contract.TASK_QA` or `contract.TASK_CLASSIFY`: the export's metadata says which. A QA export is checked
+    against its SignatureDefs (`contract.missing_for_export`), so one whose metadata and graph disagree fails its
+    load instead of answering with the wrong default signature; classifiers are not (TF Serving serves a
+    SavedModel with fewer signatures too, and requests to a missing one are refused one by one). A SavedModel
+    without albert-tfx metadata (TF Serving serves any) is a QA export when it has `qa` and no `serving_default`,
+    else a classifier."""
+    try:
+        metadata = contract.read_metadata(path)
+    except FileNotFoundError:
+        only_qa = contract.QA_SIGNATURE in signature_defs and contract.PREDICT_SIGNATURE not in signature_defs
+        return contract.TASK_QA if only_qa else contract.TASK_CLASSIFY
+    if metadata.task == contract.TASK_QA:
+        problems = contract.missing_for_export(signature_defs, metadata)
+        if problems:
+            raise ValueError(f"{path}: metadata task {metadata.task!r}, but the SavedModel does not fulfil the "
+                             f"contract: {'; '.join(problems)}")
+    elif metadata.task != contract.TASK_CLASSIFY:
+        raise ValueError(f"{path}: metadata task {metadata.task!r}; the contract has {contract.TASK_CLASSIFY!r} "
+                         f"and {contract.TASK_QA!r}")
+    return metadata.task
 
 
 def _identity(path: str) -> Tuple[int, ...]:

@@ -54,7 +54,6 @@ from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_pb2,
                                      predict_pb2)
 
-from serving import contract
 from serving import metrics as metrics_lib
 from serving.client import SIGNATURE_DEF_FIELD
 from serving.deploy import PROMETHEUS_METRICS_PATH
@@ -542,7 +541,7 @@ class RestServer:
                 return classify_json(services.classify(servable, request))
         spec = route.model_spec(document.get("signature_name", ""))
         with services.registry.acquire(spec) as servable:
-            name = spec.signature_name or contract.PREDICT_SIGNATURE
+            name = spec.signature_name or servable.default_signature
             signature_def = servable.signature_defs.get(name)
             if signature_def is None:  # TF Serving's REST message (its gRPC one is the server's)
                 raise _bad(f'Serving signature name: "{name}" not found in signature def')

@@ -15,6 +15,9 @@ clients (serving/client.py, `albert-tfx predict`, any TF Serving client) cannot 
   INVALID_ARGUMENT for Classify (as TF Serving's predict_util.cc and classifier.cc); missing or extra inputs,
   wrong dtype or shape, empty or oversized batch, oversized text INVALID_ARGUMENT. The size limits are this
   server's own (`max_request_batch`, `max_text_bytes`); TF Serving has only its gRPC message size limit.
+- Question-answering exports (metadata task "qa", serving/qa_export.py) have only the `qa` signature, so a
+  Predict that names no signature gets `qa` there (`serving_default` for classifiers), and Classify to one is
+  INVALID_ARGUMENT naming the `qa` signature.
 - Optional server-side batching (serving/batching.py), off by default as in TF Serving.
 - Optional REST API (`rest_port`, serving/rest.py): TF Serving's JSON API over the same models and the same
   request checks and prediction code as gRPC, and Prometheus metrics of both (serving/metrics.py).
@@ -317,7 +320,7 @@ class Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_serv
 
     def predict(self, servable: Servable, request: predict_pb2.PredictRequest, deadline: Optional[float] = None
                 ) -> predict_pb2.PredictResponse:
-        name = request.model_spec.signature_name or contract.PREDICT_SIGNATURE
+        name = request.model_spec.signature_name or servable.default_signature
         signature = servable.signature_defs.get(name)
         if signature is None or not servable.runnable(name):
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{name}" not found.')
@@ -356,6 +359,11 @@ class Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_serv
         # TF Serving's Classify defaults to serving_default too; ours is a Predict signature, so a client must
         # name the contract's classify signature (as serving/client.py does).
         name = request.model_spec.signature_name or contract.PREDICT_SIGNATURE
+        if servable.task == contract.TASK_QA:  # its one signature is a Predict one: say so, not "no signature"
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, (
+                f"model {servable.name!r} version {servable.version} is a question-answering export: the Classify "
+                f"API needs a classifier; send Predict to signature {contract.QA_SIGNATURE!r} with inputs "
+                f"{list(contract.QA_INPUTS)} instead (received Classify, signature_name {name!r})"))
         signature = servable.signature_defs.get(name)
         if signature is None:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"No signature was found with the name: {name}")
@@ -503,10 +511,11 @@ class Services(prediction_service_pb2_grpc.PredictionServiceServicer, model_serv
             logger.info("%s: version %d replayed %d warmup requests in %.1f s", servable.name, servable.version,
                         records, time.perf_counter() - started)
             return
-        signature = servable.signature_defs.get(contract.PREDICT_SIGNATURE)
+        # The default signature (a QA export's `qa`: an empty question and context, which answer "no span").
+        signature = servable.signature_defs.get(servable.default_signature)
         if signature is not None and all(i.dtype == types_pb2.DT_STRING for i in signature.inputs.values()):
             request = predict_pb2.PredictRequest()
-            request.model_spec.signature_name = contract.PREDICT_SIGNATURE
+            request.model_spec.signature_name = servable.default_signature
             for key in signature.inputs:
                 request.inputs[key].CopyFrom(tf.make_tensor_proto([b""], dtype=tf.string, shape=[1]))
             self.predict(servable, request)
