@@ -7,9 +7,10 @@ PYTEST_ARGS ?=
 # Tests run in two processes (pytest-xdist), one test file per process at a time: the end-to-end runs wait on
 # subprocesses, I/O and TFX orchestration much of the time, so two share a 2-core machine well (the suite took
 # 43 minutes in one process). Each file stays in one process so that its module fixtures (a trained model, an
-# S3 server) are built once; tests/conftest.py puts the files with slow tests first.
+# S3 server) are built once; tests/conftest.py puts the files with slow tests first, and --no-loadscope-reorder
+# keeps that order (xdist otherwise sends the files with the most tests first, the one-test slow files last).
 TEST_WORKERS ?= 2
-XDIST      := -n $(TEST_WORKERS) --dist loadfile
+XDIST      := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test test-fast lint bench install clean-venv
 

@@ -8,6 +8,7 @@ classifier of tests/serving/support/exports.py) for the whole module.
 """
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -136,7 +137,15 @@ def test_the_client_answers_in_batches_with_answers_from_the_contexts(server):
 
 
 def _predict(capsys, *args):
-    code = main(["predict", *args])
+    """The CLI's exit code, stdout and stderr. The server runs in this process: its request log (INFO) is held
+    back, since a logging handler another test left on the root logger would print it among the CLI's lines."""
+    server_logger = logging.getLogger("serving.server")
+    level = server_logger.level
+    server_logger.setLevel(logging.WARNING)
+    try:
+        code = main(["predict", *args])
+    finally:
+        server_logger.setLevel(level)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
