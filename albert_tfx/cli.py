@@ -278,7 +278,7 @@ def _cmd_predict(args) -> int:
                 except client_lib.ServingError as error:
                     raise _wrong_kind(client, client_lib, error, contract.TASK_QA) from None
                 # One JSON line per question: a stream of answers a shell pipeline reads line by line.
-                for row in result.rows(*qa):
+                for row in result.rows(qa[0]):
                     print(json.dumps(row, ensure_ascii=False))
                 return 0
             elif not texts:

@@ -1,8 +1,9 @@
 """gRPC client for a served albert-tfx model: TF Serving (production) or `albert-tfx serve` (development).
 
 It speaks TF Serving's gRPC API with the `tensorflow-serving-api` protos: Predict (raw texts into the contract's
-`serving_default` signature), Answer (Predict with questions and contexts into a QA export's `qa` signature),
-Classify (tf.Examples into the `classify` signature), GetModelStatus and GetModelMetadata. Tensors are converted with TensorFlow's own `tf.make_tensor_proto` / `tf.make_ndarray`.
+`serving_default` signature), answers (Predict with questions and contexts into a QA export's `qa`
+signature), Classify (tf.Examples into the `classify` signature), GetModelStatus and GetModelMetadata. Tensors
+are converted with TensorFlow's own `tf.make_tensor_proto` / `tf.make_ndarray`.
 
 - Batches: a list of texts is sent in requests of at most `batch_size` rows (servers bound a request's size)
   and the answers are joined in order.
@@ -254,7 +255,7 @@ class AnswerResult:
     def version(self) -> Optional[int]:
         return self.versions[0] if len(set(self.versions)) == 1 else None
 
-    def rows(self, questions: Sequence[str], contexts: Sequence[str]) -> List[Dict[str, Any]]:
+    def rows(self, questions: Sequence[str]) -> List[Dict[str, Any]]:
         """One JSON-ready dict per question: the question, then the answer's fields (not the context: it is long)."""
         return [{"question": question, **answer.to_dict()} for question, answer in zip(questions, self.answers)]
 
