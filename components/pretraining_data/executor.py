@@ -43,6 +43,10 @@ def describe(uri: str) -> Optional[str]:
         return counts_line(json.load(handle))
 
 
+class NoPretrainingDataError(data_counts.DataError):
+    """No document gave a pretraining instance (for example, every one a single sentence)."""
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Reads documents (Examples rows or text files), writes pretraining tf.Examples + summary.json."""
 
@@ -105,6 +109,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         logging.info("PretrainingDataGen wrote %d instances from %d of %d documents (skipped: %s)",
                      summary["instances_written"], summary["documents_used"], summary["documents_read"],
                      summary["skipped"])
+        if not summary["instances_written"]:
+            # A Pretrainer on no data would "train" zero steps and export its initial weights as the encoder
+            # the classifier then starts from, with nothing to say so.
+            skipped = data_counts.reasons_text(summary["skipped"])
+            raise NoPretrainingDataError(
+                f"PretrainingDataGen wrote no pretraining instances from {summary['documents_read']:,} documents "
+                f"(skipped: {skipped or 'none'}): sentence-order prediction needs documents of at least two "
+                "sentences; give pretraining.text_files with multi-sentence documents (blank lines between them)")
 
     @staticmethod
     def _example_inputs(examples: List[types.Artifact], splits_json: Any):

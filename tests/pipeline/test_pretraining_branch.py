@@ -12,8 +12,23 @@ from serving import contract
 pytestmark = pytest.mark.slow
 
 
+def _two_sentence_train_reviews(span_dir: str) -> None:
+    """Each train review followed by the next one of its label: the sample's one-sentence reviews give no
+    sentence-order pairs, and PretrainingDataGen refuses to write no pretraining data."""
+    path = os.path.join(span_dir, "train.tsv")
+    with open(path, encoding="utf-8") as handle:
+        header, *lines = handle.read().splitlines()
+    rows = [line.split("\t") for line in lines]
+    following = {}
+    for text, label in reversed(rows):
+        following[(text, label)] = following.get(label, text)
+        following[label] = text
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join([header] + [f"{text} {following[(text, label)]}\t{label}" for text, label in rows]) + "\n")
+
+
 def test_the_pretrained_encoder_warm_starts_the_classifier(tmp_path):
-    sample_data.write_span(str(tmp_path / "data"), 1, train_rows=400, dev_rows=80)
+    _two_sentence_train_reviews(sample_data.write_span(str(tmp_path / "data"), 1, train_rows=400, dev_rows=80))
     config = PipelineConfig().with_overrides({
         "data.path": str(tmp_path / "data"), "orchestration.output_dir": str(tmp_path / "out"),
         "orchestration.beam_num_workers": 1, "serving.serving_dir": str(tmp_path / "serving"),
@@ -34,7 +49,9 @@ def test_the_pretrained_encoder_warm_starts_the_classifier(tmp_path):
     assert metadata["extra"]["warm_started_from"] == os.path.join(str(pretrained[0]), "Format-Serving")
     # The pretraining examples came from the train split only (the eval rows judge the model).
     summary_file = next((tmp_path / "out" / "pipeline_root" / "PretrainingDataGen").rglob("summary.json"))
-    assert json.loads(summary_file.read_text())["input"]["splits"] == ["train"]
+    pretraining_summary = json.loads(summary_file.read_text())
+    assert pretraining_summary["input"]["splits"] == ["train"]
+    assert pretraining_summary["instances_written"] > 0  # the Pretrainer trained on data
 
 
 def test_continued_pretraining_on_domain_text_starts_from_the_released_checkpoint(tmp_path):

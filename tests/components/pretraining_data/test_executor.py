@@ -170,6 +170,17 @@ def test_text_files_with_bad_documents(tmp_path, spm_dir):
     assert all(feature_array(e, INPUT_IDS)[0] == CLS_ID for e in examples)
 
 
+def test_documents_that_give_no_instance_fail_the_step_naming_why(tmp_path, spm_dir):
+    from components.pretraining_data.executor import NoPretrainingDataError
+
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "a.txt").write_text("One review, one sentence.\n\nAnother lonely line.\n", encoding="utf-8")
+    with pytest.raises(NoPretrainingDataError, match=r"wrote no pretraining instances from 2 documents "
+                                                     r"\(skipped: single_sentence 2\): sentence-order prediction"):
+        run_executor(tmp_path / "out", spm_dir, text_file_pattern=str(text / "*"))
+
+
 def test_unknown_text_feature_names_it_and_the_existing_ones(tmp_path, examples_dir, spm_dir):
     with pytest.raises(ValueError, match=r"'txet'.*\['id', 'text'\]"):
         run_executor(tmp_path / "out", spm_dir, examples_dir=examples_dir, text_feature="txet")
