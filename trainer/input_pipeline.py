@@ -239,10 +239,9 @@ def _qa_window_count(files: List[str], max_windows: Optional[int]) -> int:
     """Windows in task qa's TFRecords: rows, or the sum of their window counts (one pass, that feature only)."""
     if max_windows is None:
         return int(_records(files).reduce(np.int64(0), lambda count, _: count + 1))
-    window_count = WINDOW_COUNT
-    spec = {window_count: tf.io.FixedLenFeature([], tf.int64)}
+    spec = {WINDOW_COUNT: tf.io.FixedLenFeature([], tf.int64)}
     counts = _records(files).batch(4096).map(
-        lambda records: tf.io.parse_example(records, spec)[window_count], num_parallel_calls=tf.data.AUTOTUNE)
+        lambda records: tf.io.parse_example(records, spec)[WINDOW_COUNT], num_parallel_calls=tf.data.AUTOTUNE)
     return int(sum(int(tf.reduce_sum(chunk)) for chunk in counts))
 
 
