@@ -54,6 +54,7 @@ def _pipeline_config(args):
         "data.path": args.data, "data.label_column": args.label_column, "data.delimiter": args.delimiter,
         "data.format": args.format, "orchestration.output_dir": args.output, "serving.serving_dir": args.serving_dir,
         "serving.model_name": args.model_name, "training.preset": args.preset, "training.train_steps": args.train_steps,
+        "training.task": args.task,
         "training.max_seq_length": args.max_seq_length,
     }
     overrides.update({key: value for key, value in flags.items() if value is not None})
@@ -117,7 +118,13 @@ def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", action="append", help="the text column (twice for sentence pairs)")
     parser.add_argument("--label-column", help="the label column")
     parser.add_argument("--delimiter", help="the field delimiter (default from the extension)")
-    parser.add_argument("--format", choices=("auto", "csv", "tsv", "tfrecord"), help="the data format")
+    # No argparse choices: the config checks the task and the format (one list each, pipeline/configs.py; importing
+    # it here would load TensorFlow for every command).
+    parser.add_argument("--task", help="classify (labelled text rows; the default) or qa "
+                        "(extractive question answering on SQuAD-format JSON: train.json/dev.json, or one file split "
+                        "by article)")
+    parser.add_argument("--format", help="the data format: auto (from the extension), csv, tsv, tfrecord, or json "
+                        "(task qa)")
     parser.add_argument("--no-header", action="store_true", help="the files have no header line (name the "
                         "columns with --column-names)")
     parser.add_argument("--column-names", help="comma-separated column names, in file order")

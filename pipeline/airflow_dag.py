@@ -60,14 +60,14 @@ def create_dag(config: PipelineConfig):
     for path in config.storage_paths():
         storage.register_filesystem(path)
     pipeline = create_pipeline(
-        config, inputs.plan_any_input(config.data),
+        config, inputs.plan_any_input(config.data, qa=config.is_qa),
         metadata_connection_config=metadata.sqlite_metadata_connection_config(config.orchestration.metadata_path))
     return AirflowDagRunner(AirflowPipelineConfig(airflow_settings(config))).run(pipeline)
 
 
 def write_dag_file(config: PipelineConfig, output_file: str) -> str:
     config = config.resolved()
-    inputs.plan_any_input(config.data)  # fail now, not in the scheduler, on bad data settings
+    inputs.plan_any_input(config.data, qa=config.is_qa)  # fail now, not in the scheduler, on bad data settings
     text = _DAG_FILE_TEMPLATE.format(name=config.orchestration.pipeline_name,
                                      schedule=config.orchestration.airflow_schedule,
                                      config=pprint.pformat(config.to_dict(), indent=4, sort_dicts=False))

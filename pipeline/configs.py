@@ -3,6 +3,7 @@
 Sections (each a dataclass; YAML files use the same nesting, flags override single values):
 
     data:         where the labelled rows are and how to read them (columns, delimiter, header, spans)
+    qa:           task qa's windows and blessing gate (SQuAD-format JSON data; `training.task: qa`)
     vocabulary:   the SentencePiece vocabulary (size, case, coverage, reuse of the served model's)
     training:     the classifier's training run (preset, sequence length, steps, batch, optimizer, strategy)
     pretraining:  the optional MLM + SOP branch whose encoder warm-starts the classifier
@@ -36,20 +37,23 @@ import typing
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from components import data_counts  # plain Python: the cap on skipped rows
+from components import qa_scoring  # plain Python: the answer scores' languages
 from components.class_metrics_evaluator import chance  # plain Python: the blessing metrics' names
 from components.pretraining_data import generation  # numpy only: the generation settings' defaults
 from serving import canary as serving_canary
 from serving import layout
 from text_contract import sentencepiece_training, storage, transform_options
 from text_contract.transform_options import TransformOptions
-from trainer.training_config import (FINE_TUNING_TASKS, OPTIMIZERS, PRECISIONS, STRATEGIES, TrainingConfig,
-                                     checkpoint_interval)
+from trainer.training_config import (OPTIMIZERS, PIPELINE_TASKS, PRECISIONS, QA_TASK, STRATEGIES,
+                                     TrainingConfig, checkpoint_interval)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The labelled sample this project ships (English and Chinese review sentences; see data/README.md).
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "sample")
 
-DATA_FORMATS = ("auto", "csv", "tsv", "tfrecord")
+# json: SQuAD-format question answering data (task qa only; components/qa_example_gen).
+DATA_FORMATS = ("auto", "csv", "tsv", "tfrecord", "json")
+JSON_FORMAT = "json"
 QUOTINGS = ("auto", "csv", "none")
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 # orchestration.beam_runner -> Beam's --runner, and the pipeline options each runner cannot start without.
@@ -73,6 +77,10 @@ _OWNED_BEAM_OPTIONS = {"runner": "orchestration.beam_runner", "direct_num_worker
 _PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*", re.ASCII)
 
 
+DEFAULT_SELECT_BEST_METRIC = "val_macro_f1"
+QA_SELECT_BEST_METRIC = "val_loss"
+
+
 class ConfigError(ValueError):
     """A pipeline config value is missing or wrong; the message names the field."""
 
@@ -91,7 +99,9 @@ class DataConfig:
     span directories (`span-1/`, `span-2/`, ... each holding such files or one data file): the newest span
     is the one trained on, so each data drop is a new span. `span_pattern` names the span layout
     explicitly instead (relative to `path`, with `{SPAN}`). Without a separate eval file the rows are
-    split by a hash into train and eval (`eval_fraction`).
+    split by a hash into train and eval (`eval_fraction`); for task qa's SQuAD-format `.json` files, by a
+    hash of the article title (the questions of one passage stay on one side). The column fields do not
+    apply to task qa (its JSON layout names every field).
     """
 
     path: str = DEFAULT_DATA
@@ -109,10 +119,34 @@ class DataConfig:
     schema_file: Optional[str] = None
     # The run fails when more than this fraction of a split's rows is unreadable (why 0.1: data_counts).
     max_skipped_fraction: float = data_counts.DEFAULT_MAX_SKIPPED_FRACTION
+    # Texts longer than training.max_seq_length (task classify, one text column): "truncate" keeps their first
+    # max_seq_length - 2 pieces; "windows" reads each as up to `max_windows_per_document` windows of
+    # max_seq_length, one every `long_text_stride` pieces (null: half a window), trains on every window with
+    # its text's label, and serves one answer per text, the windows' logits pooled by `window_pooling` (mean or
+    # max). Windows cost a window's compute each, in training and serving, and need training.max_seq_length set
+    # (a length derived to hold most texts whole means nothing for windows). Defaults and why:
+    # text_contract/transform_options.py.
+    long_text: str = transform_options.DEFAULT_LONG_TEXT
+    long_text_stride: Optional[int] = None
+    max_windows_per_document: int = transform_options.DEFAULT_MAX_WINDOWS_PER_DOCUMENT
+    window_pooling: str = transform_options.DEFAULT_WINDOW_POOLING
+
+    def long_text_options(self) -> Dict[str, Any]:
+        """The long-document fields as TransformOptions takes them (it checks how they combine with the task, the
+        text columns and the sequence length: PipelineConfig.transform_options)."""
+        return {"long_text": self.long_text, "long_text_stride": self.long_text_stride,
+                "max_windows_per_document": self.max_windows_per_document, "window_pooling": self.window_pooling}
 
     def validate(self) -> None:
         if not self.path:
             raise ConfigError("data.path is empty")
+        _choice("data.long_text", self.long_text, transform_options.LONG_TEXT_MODES)
+        _choice("data.window_pooling", self.window_pooling, transform_options.WINDOW_POOLINGS)
+        if self.long_text_stride is not None and self.long_text_stride < 1:
+            raise ConfigError(f"data.long_text_stride must be >= 1 (or null: half a window), got "
+                              f"{self.long_text_stride}")
+        if self.max_windows_per_document < 1:
+            raise ConfigError(f"data.max_windows_per_document must be >= 1, got {self.max_windows_per_document}")
         try:
             data_counts.check_max_skipped_fraction(self.max_skipped_fraction, "data.max_skipped_fraction")
         except ValueError as error:
@@ -177,6 +211,7 @@ class VocabularyConfig:
 class TrainingSettings:
     """The classifier's Trainer run (fields of trainer.training_config.TrainingConfig)."""
 
+    # classify, or qa (extractive question answering on SQuAD-format JSON: see the qa section).
     task: str = "classify"
     preset: str = "tiny"
     # Pieces per example, [CLS]/[SEP] included. None: derived from the data when the Transform runs, the
@@ -192,6 +227,8 @@ class TrainingSettings:
     # a few, so the run ends when the eval split stops improving rather than at a count tuned to one set.
     # The cap is a time budget: about 17 minutes at the ~5 steps/s of the tiny preset at batch 64, sequence
     # 64 on 2 CPU cores, so that a 67k-row set's whole pipeline fits in half an hour.
+    # Task qa counts steps only (a question makes 1 to qa.max_windows windows: an epoch's steps are unknown until
+    # the data has been read): train_steps, else max_train_steps.
     train_steps: Optional[int] = None
     epochs: float = 10.0
     max_train_steps: int = 5000
@@ -204,13 +241,15 @@ class TrainingSettings:
     # evaluations are about three epochs at the derived rate: longer than the noise of a small eval split.
     # Macro-F1, the Evaluator's default blessing metric: by accuracy, an unbalanced eval split's best
     # checkpoint is often an early constant predictor that the gate then refuses (trainer/metrics.py).
-    select_best_metric: Optional[str] = "val_macro_f1"
+    # Task qa selects by val_loss (the windows' start and end cross-entropy) when this is left at its default:
+    # the trainer scores windows, not answers.
+    select_best_metric: Optional[str] = DEFAULT_SELECT_BEST_METRIC
     early_stopping_patience: int = 6
     # "balanced": weigh each class's examples in the loss by the inverse of its share of the train split
     # (counted at run time), "none": all alike. Balanced by default: on unbalanced labels the unweighted loss
     # drifts towards predicting the majority class, which the Evaluator's macro-F1 gate refuses; on balanced
     # labels the weights are all about 1 and change nothing.
-    class_weights: str = "balanced"
+    class_weights: str = "balanced"  # classify only
     # Batch 64 at lr 1e-3 with 10% warmup (of the computed steps): the recipe of the recorded from-scratch
     # runs of the tiny preset on English and Chinese review sets (benchmarks/quality_finetune.py,
     # BENCHMARKS.md), which trained stably; the steps/s behind max_train_steps are at this batch size.
@@ -246,7 +285,7 @@ class TrainingSettings:
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
-        _choice("training.task", self.task, FINE_TUNING_TASKS)
+        _choice("training.task", self.task, PIPELINE_TASKS)
         _choice("training.strategy", self.strategy, STRATEGIES)
         _choice("training.optimizer", self.optimizer, OPTIMIZERS)
         _choice("training.precision", self.precision, PRECISIONS)
@@ -311,15 +350,19 @@ class TrainingSettings:
         with `epochs`, the steps and intervals come from the data's example count at run time)."""
         from trainer.training_config import fixed_schedule, warmup_steps_for
 
-        if self.train_steps is None:
+        qa = self.task == QA_TASK
+        if self.train_steps is None and not qa:
             budget = {"train_steps": None, "epochs": self.epochs, "max_train_steps": self.max_train_steps,
                       "checkpoint_every_steps": self.checkpoint_every_steps,
                       "eval_every_steps": self.eval_every_steps}
         else:
-            interval, eval_every = fixed_schedule(self.train_steps, self.checkpoint_every_steps, self.eval_every_steps)
-            budget = {"train_steps": self.train_steps, "checkpoint_every_steps": interval,
-                      "eval_every_steps": eval_every,
-                      "warmup_steps": warmup_steps_for(self.train_steps, self.warmup_fraction)}
+            steps = self.train_steps or self.max_train_steps
+            interval, eval_every = fixed_schedule(steps, self.checkpoint_every_steps, self.eval_every_steps)
+            budget = {"train_steps": steps, "checkpoint_every_steps": interval, "eval_every_steps": eval_every,
+                      "warmup_steps": warmup_steps_for(steps, self.warmup_fraction)}
+        select_best_metric = self.select_best_metric
+        if qa and select_best_metric == DEFAULT_SELECT_BEST_METRIC:
+            select_best_metric = QA_SELECT_BEST_METRIC
         values = {
             "task": self.task, "preset": self.preset, **budget,
             "eval_steps": self.eval_steps, "global_batch_size": self.global_batch_size,
@@ -328,15 +371,18 @@ class TrainingSettings:
             "optimizer": self.optimizer, "precision": self.precision,
             "xla": self.xla, "strategy": self.strategy, "num_cpu_devices": self.num_cpu_devices,
             "classifier_dropout": self.classifier_dropout, "classifier_pooling": self.classifier_pooling,
-            "select_best_metric": self.select_best_metric, "early_stopping_patience": self.early_stopping_patience,
-            "class_weights": self.class_weights,
+            "select_best_metric": select_best_metric, "early_stopping_patience": self.early_stopping_patience,
+            **({} if qa else {"class_weights": self.class_weights}),
             **self.extra,
         }
         _check_training_config(values, self.longest_seq_length(), "training")
         return values
 
     def longest_seq_length(self) -> int:
-        """The longest sequence the Trainer can get: the fixed length, else the most a derived one can be."""
+        """The longest sequence the Trainer can get: the fixed length, else the most a derived one can be (task
+        qa: its default length)."""
+        if self.task == QA_TASK:
+            return self.max_seq_length or transform_options.DEFAULT_QA_MAX_SEQ_LENGTH
         return self.max_seq_length or self.max_derived_seq_length
 
 
@@ -421,6 +467,39 @@ class EvaluationConfig:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"evaluation.{name} must be in [0, 1], got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class QaSettings:
+    """Task qa (`training.task: qa`): SQuAD-format JSON (v1.1, v2.0, CMRC 2018, DRCD) read by QaExampleGen.
+
+    Windows (text_contract/transform_options.py says why each default): `[CLS] question [SEP] window [SEP]`
+    of `training.max_seq_length` pieces (default 256 for qa), the question cut to `max_query_length` pieces, a
+    window every `doc_stride` context pieces, at most `max_windows` per question. `with_no_answer`: SQuAD 2.0
+    data, whose unanswerable questions train the [CLS] position and get a no-answer score.
+
+    The blessing gate (components/qa_evaluator, on the eval split's answers through the export's `qa`
+    signature): F1 at least `min_f1` and at most `max_f1_drop` below the last blessed model's. F1 and exact
+    match are SQuAD's for English and CMRC 2018's character-level ones for Chinese (`language`: auto picks by
+    the text). The floor is low: it refuses a model that finds almost no answer; raise it for your data.
+    """
+
+    max_query_length: int = transform_options.DEFAULT_MAX_QUERY_LENGTH
+    doc_stride: int = transform_options.DEFAULT_DOC_STRIDE
+    max_windows: int = transform_options.DEFAULT_MAX_WINDOWS
+    with_no_answer: bool = False
+    min_f1: float = 0.1
+    max_f1_drop: float = 0.01
+    language: str = "auto"
+
+    def validate(self) -> None:
+        for name in ("max_query_length", "doc_stride", "max_windows"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"qa.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("min_f1", "max_f1_drop"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"qa.{name} must be in [0, 1] (F1 as a fraction), got {getattr(self, name)}")
+        _choice("qa.language", self.language, qa_scoring.LANGUAGES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -561,6 +640,7 @@ SECTIONS = {
     "training": TrainingSettings,
     "pretraining": PretrainingSettings,
     "evaluation": EvaluationConfig,
+    "qa": QaSettings,
     "serving": ServingConfig,
     "orchestration": OrchestrationConfig,
 }
@@ -573,6 +653,7 @@ class PipelineConfig:
     training: TrainingSettings = dataclasses.field(default_factory=TrainingSettings)
     pretraining: PretrainingSettings = dataclasses.field(default_factory=PretrainingSettings)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    qa: QaSettings = dataclasses.field(default_factory=QaSettings)
     serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)
     orchestration: OrchestrationConfig = dataclasses.field(default_factory=OrchestrationConfig)
 
@@ -580,12 +661,38 @@ class PipelineConfig:
         for name in SECTIONS:
             getattr(self, name).validate()
         # What needs more than one section, checked as the components will check it.
+        self._check_task()
         self.transform_options()
         self.vocabulary_parameters()
         self.pretrainer_training_config()
         self._check_init_from()
 
     # -- what the components are given (pipeline.py passes these on; checked at construction) ------------
+
+    @property
+    def is_qa(self) -> bool:
+        return self.training.task == QA_TASK
+
+    def text_features(self) -> Tuple[str, ...]:
+        """The raw text features the vocabulary and the Transform read: data.text_columns, or for task qa the
+        QA ExampleGen's question and context."""
+        return transform_options.QA_TEXT_FEATURES if self.is_qa else tuple(self.data.text_columns)
+
+    def _check_task(self) -> None:
+        if (self.data.format == JSON_FORMAT) != self.is_qa and self.data.format != "auto":
+            raise ConfigError(f"data.format={self.data.format} and training.task={self.training.task}: SQuAD-format "
+                              "JSON (data.format json) is the data of task qa, and task qa reads only that")
+        if self.is_qa and self.data.label_values:
+            raise ConfigError(f"data.label_values does not apply to training.task qa (answers are spans of the "
+                              f"context), got {list(self.data.label_values)}")
+
+    def trainer_training_config(self) -> Dict[str, Any]:
+        """The fine-tuning Trainer's `training_config`: the training section's, with task qa's settings."""
+        values = self.training.training_config()
+        if self.is_qa and self.qa.with_no_answer:
+            values = {**values, "qa_with_no_answer": True}
+            _check_training_config(values, self.training.longest_seq_length(), "training")
+        return values
 
     def vocabulary_source(self) -> Optional[str]:
         """The vocabulary file passed on instead of training one: `vocabulary.import_from`, else the one shipped
@@ -651,12 +758,18 @@ class PipelineConfig:
     def transform_options(self) -> TransformOptions:
         """The Transform's options (VocabTransform adds the vocabulary's path at run time)."""
         try:
+            if self.is_qa:
+                return TransformOptions(
+                    task=QA_TASK, lower_case=self.lower_case(),
+                    max_seq_length=self.training.max_seq_length or transform_options.DEFAULT_QA_MAX_SEQ_LENGTH,
+                    max_query_length=self.qa.max_query_length, doc_stride=self.qa.doc_stride,
+                    max_windows=self.qa.max_windows, **self.data.long_text_options())
             return TransformOptions(
                 text_features=tuple(self.data.text_columns), label_feature=self.data.label_column,
                 label_values=tuple(self.data.label_values) if self.data.label_values else None,
                 max_seq_length=self.training.max_seq_length, lower_case=self.lower_case(),
                 length_coverage=self.training.length_coverage,
-                max_derived_seq_length=self.training.max_derived_seq_length)
+                max_derived_seq_length=self.training.max_derived_seq_length, **self.data.long_text_options())
         except ValueError as error:
             raise ConfigError(f"data/training/vocabulary: {error}") from None
 
@@ -665,7 +778,7 @@ class PipelineConfig:
         from components.sentencepiece_vocab import spec as vocabulary_spec  # imports TFX: only when checked
 
         values = {
-            vocabulary_spec.TEXT_FEATURES_KEY: list(self.data.text_columns),
+            vocabulary_spec.TEXT_FEATURES_KEY: list(self.text_features()),
             vocabulary_spec.VOCAB_SIZE_KEY: self.vocabulary.size,
             vocabulary_spec.LOWER_CASE_KEY: self.lower_case(),
             vocabulary_spec.CHARACTER_COVERAGE_KEY: self.vocabulary.character_coverage,

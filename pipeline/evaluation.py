@@ -14,6 +14,8 @@ predictor (`min_gain_over_majority`: a constant predictor is never blessed, what
 a change threshold against the baseline (the last blessed model): it must not drop by more than
 `max_score_drop`. Without a baseline (the first run) TFMA skips the change threshold. `min_accuracy` /
 `max_accuracy_drop`, when set, add the same two on accuracy (the stricter wins where they meet).
+
+Task qa's gate is QaEvaluator's (components/qa_evaluator): `qa_gate_parameters`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Dict, Optional
 import tensorflow_model_analysis as tfma
 
 from components.class_metrics_evaluator import chance, tfma_metrics
-from pipeline.configs import EvaluationConfig
+from pipeline.configs import EvaluationConfig, QaSettings
 from serving import contract
 from text_contract import features
 
@@ -96,3 +98,8 @@ def eval_config(evaluation: EvaluationConfig) -> tfma.EvalConfig:
         ],
         slicing_specs=[tfma.SlicingSpec()],
     )
+
+
+def qa_gate_parameters(qa: QaSettings) -> Dict[str, object]:
+    """QaEvaluator's gate parameters from the config's qa section."""
+    return {"min_f1": qa.min_f1, "max_f1_drop": qa.max_f1_drop, "language": qa.language}

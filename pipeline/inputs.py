@@ -9,6 +9,9 @@ a failure deep inside Beam. Layouts, in the order they are recognised:
   `dev.*`/`eval.*`/`validation.*` files (two splits) or other data files (hash split);
 - `train.*` and `dev.*`/`eval.*`/`validation.*` files in `data.path`: two splits (SST-2, ChnSentiCorp);
 - a single file, or a directory of data files: one split, divided into train/eval by hash.
+
+Task qa (`qa=True`) reads SQuAD-format `.json` files in the same layouts, and a single split is divided by a
+hash of the article title (QaExampleGen's own split), never by question.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from text_contract import storage
 EVAL_NAMES = ("dev", "eval", "validation", "valid")
 TEXT_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv"}
 TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".gz")
+JSON_EXTENSION = ".json"
+JSON_FORMAT = "json"
 SPAN_DIR = re.compile(r"^span-(\d+)$")
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 
@@ -39,7 +44,7 @@ class InputPlan:
     the rows are hash-split into train/eval with `eval_buckets` of 10 buckets for eval."""
 
     input_base: str
-    format: str  # csv | tsv | tfrecord
+    format: str  # csv | tsv | tfrecord | json
     split_patterns: Tuple[Tuple[str, str], ...]
     delimiter: str
     quoting: str
@@ -54,7 +59,9 @@ class InputPlan:
         return any("{SPAN}" in pattern for _, pattern in self.split_patterns)
 
 
-def _format_of(path: str, configured: str) -> str:
+def _format_of(path: str, configured: str, qa: bool = False) -> str:
+    if qa:
+        return JSON_FORMAT  # the config refuses any other format for task qa
     if configured != "auto":
         return configured
     lower = path.lower()
@@ -63,14 +70,23 @@ def _format_of(path: str, configured: str) -> str:
     extension = os.path.splitext(lower)[1]
     if extension in TEXT_EXTENSIONS:
         return TEXT_EXTENSIONS[extension]
+    if extension == JSON_EXTENSION:
+        raise InputError(f"{path}: a .json file is read as SQuAD-format question answering data, by training.task qa "
+                         "(--task qa); classification reads csv, tsv or tfrecord")
     raise InputError(f"{path}: cannot tell the format from the extension; set data.format to csv, tsv or tfrecord")
 
 
-def _data_files(directory: str) -> List[str]:
+def _is_data_file(name: str, qa: bool) -> bool:
+    lower = name.lower()
+    if qa:
+        return lower.endswith(JSON_EXTENSION)
+    return os.path.splitext(lower)[1] in TEXT_EXTENSIONS or lower.endswith(TFRECORD_EXTENSIONS)
+
+
+def _data_files(directory: str, qa: bool = False) -> List[str]:
     return sorted(
         name for name in os.listdir(directory)
-        if os.path.isfile(os.path.join(directory, name)) and not name.startswith(".")
-        and (os.path.splitext(name.lower())[1] in TEXT_EXTENSIONS or name.lower().endswith(TFRECORD_EXTENSIONS))
+        if os.path.isfile(os.path.join(directory, name)) and not name.startswith(".") and _is_data_file(name, qa)
     )
 
 
@@ -96,7 +112,9 @@ def _eval_buckets(fraction: float) -> int:
     return min(9, max(1, round(fraction * 10)))
 
 
-def plan_input(data: DataConfig) -> InputPlan:
+def plan_input(data: DataConfig, qa: bool = False) -> InputPlan:
+    """The plan for local data; `qa`: task qa's SQuAD-format JSON files."""
+    kinds = ".json" if qa else ".csv/.tsv/.txt/.tfrecord"
     path = os.path.abspath(os.path.expanduser(data.path))
     if storage.is_remote(data.path):
         raise InputError(f"data.path {data.path}: remote paths are read by ExampleGen but cannot be checked here; "
@@ -117,47 +135,67 @@ def plan_input(data: DataConfig) -> InputPlan:
             if found:
                 spans.append(int(found.group(1)))
         return _plan(data, base, ((TRAIN_SPLIT, data.span_pattern),), max(spans) if spans else None, buckets,
-                     matches[-1])
+                     matches[-1], qa)
 
     if os.path.isfile(path):
-        return _plan(data, os.path.dirname(path), ((TRAIN_SPLIT, os.path.basename(path)),), None, buckets, path)
+        return _plan(data, os.path.dirname(path), ((TRAIN_SPLIT, os.path.basename(path)),), None, buckets, path, qa)
 
     span = _newest_span(path)
     if span is not None:
         span_dir = os.path.join(path, f"span-{span}")
-        names = _data_files(span_dir)
+        names = _data_files(span_dir, qa)
         if not names:
-            raise InputError(f"{span_dir}: the newest span holds no .csv/.tsv/.txt/.tfrecord file")
+            raise InputError(f"{span_dir}: the newest span holds no {kinds} file")
         pair = _split_files(names)
         if pair:
             patterns = ((TRAIN_SPLIT, f"span-{{SPAN}}/{pair[0]}"), (EVAL_SPLIT, f"span-{{SPAN}}/{pair[1]}"))
         else:
             extension = os.path.splitext(names[0])[1]
             patterns = ((TRAIN_SPLIT, f"span-{{SPAN}}/*{extension}"),)
-        return _plan(data, path, patterns, span, buckets, os.path.join(span_dir, names[0]))
+        return _plan(data, path, patterns, span, buckets, os.path.join(span_dir, names[0]), qa)
 
-    names = _data_files(path)
+    names = _data_files(path, qa)
     if not names:
-        raise InputError(f"{path}: no .csv/.tsv/.txt/.tfrecord file (nor span-<N>/ directories) to read")
+        hint = ""
+        if not qa and _data_files(path, qa=True):
+            hint = "; its .json files are question answering data: use training.task qa (--task qa)"
+        raise InputError(f"{path}: no {kinds} file (nor span-<N>/ directories) to read{hint}")
     pair = _split_files(names)
     if pair:
         return _plan(data, path, ((TRAIN_SPLIT, pair[0]), (EVAL_SPLIT, pair[1])), None, buckets,
-                     os.path.join(path, pair[0]))
+                     os.path.join(path, pair[0]), qa)
     extension = os.path.splitext(names[0])[1]
-    return _plan(data, path, ((TRAIN_SPLIT, f"*{extension}"),), None, buckets, os.path.join(path, names[0]))
+    return _plan(data, path, ((TRAIN_SPLIT, f"*{extension}"),), None, buckets, os.path.join(path, names[0]), qa)
 
 
-def _plan(data: DataConfig, base: str, patterns, span, buckets, sample_file: str) -> InputPlan:
-    file_format = _format_of(sample_file, data.format)
+def _plan(data: DataConfig, base: str, patterns, span, buckets, sample_file: str, qa: bool = False) -> InputPlan:
+    file_format = _format_of(sample_file, data.format, qa)
     delimiter = data.delimiter or ("\t" if file_format == "tsv" else ",")
     quoting = data.quoting if data.quoting != "auto" else ("none" if file_format == "tsv" else "csv")
     plan = InputPlan(
         input_base=base, format=file_format, split_patterns=tuple(patterns), delimiter=delimiter, quoting=quoting,
         header=data.header, column_names=tuple(data.column_names) if data.column_names else None, span=span,
         eval_buckets=buckets, sample_file=sample_file)
-    if file_format != "tfrecord":
+    if file_format == JSON_FORMAT:
+        check_squad_file(sample_file)
+    elif file_format != "tfrecord":
         check_columns(plan, data)
     return plan
+
+
+def check_squad_file(path: str) -> None:
+    """The file is SQuAD-format JSON with at least one article (QaExampleGen counts and reports the bad entries
+    inside it; a file that is not such JSON at all is one error here, before anything runs)."""
+    from components.qa_example_gen import parsing  # pure Python
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        articles = parsing.load_json(data, path)
+    except parsing.QaFileError as error:
+        raise InputError(str(error)) from None
+    if not articles:
+        raise InputError(f"{path}: its 'data' list holds no article")
 
 
 def read_header(path: str, delimiter: str) -> List[str]:
@@ -216,7 +254,7 @@ def plan_remote_input(data: DataConfig) -> InputPlan:
     """
     if data.format == "auto":
         raise InputError(f"data.path {data.path} is remote: set data.format (csv, tsv or tfrecord)")
-    extension = {"csv": "csv", "tsv": "tsv", "tfrecord": "tfrecord*"}[data.format]
+    extension = {"csv": "csv", "tsv": "tsv", "tfrecord": "tfrecord*", JSON_FORMAT: "json"}[data.format]
     if data.span_pattern:
         patterns = ((TRAIN_SPLIT, data.span_pattern),)
     else:
@@ -229,6 +267,10 @@ def plan_remote_input(data: DataConfig) -> InputPlan:
                      eval_buckets=_eval_buckets(data.eval_fraction), sample_file="")
 
 
-def plan_any_input(data: DataConfig) -> InputPlan:
-    """`plan_input` for local data (checked), `plan_remote_input` for remote data."""
-    return plan_remote_input(data) if storage.is_remote(data.path) else plan_input(data)
+def plan_any_input(data: DataConfig, qa: bool = False) -> InputPlan:
+    """`plan_input` for local data (checked), `plan_remote_input` for remote data (`qa`: task qa's JSON)."""
+    if storage.is_remote(data.path):
+        if qa and data.format == "auto":
+            data = dataclasses.replace(data, format=JSON_FORMAT)
+        return plan_remote_input(data)
+    return plan_input(data, qa)

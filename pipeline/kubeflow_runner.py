@@ -33,7 +33,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     from pipeline.pipeline import CANARY_INFRA_VALIDATOR, create_pipeline
 
     config = kubeflow_config(config.resolved())
-    plan = inputs.plan_any_input(config.data)
+    plan = inputs.plan_any_input(config.data, qa=config.is_qa)
     pipeline = create_pipeline(config, plan, canary=CANARY_INFRA_VALIDATOR)  # TF Serving in a pod vets the push
     # KubeflowV2 takes the pipeline root as given (orchestration.output_dir/pipeline_root).
     output_file = os.path.abspath(output_file)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from components.class_metrics_evaluator import chance as evaluator_chance
 from components.class_metrics_evaluator import gate as evaluator_gate
+from components.qa_evaluator import gate as qa_gate
 from components.serving_pusher import CANARY_FAILURE_PROPERTY
 from pipeline import inputs, interrupts
 from pipeline.configs import PipelineConfig
@@ -45,6 +46,8 @@ class RunSummary:
     training: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # The Evaluator's gate: the majority-class predictor's scores and why not blessed; None before it had one.
     gate: Optional[evaluator_gate.GateReport] = None
+    # Task qa's gate instead (QaEvaluator): exact match and F1, the last blessed model's, and why not blessed.
+    qa_gate: Optional[qa_gate.GateReport] = None
     # Why the canary before the push blocked it (serving/canary.py); None when it passed or did not run.
     canary_failure: Optional[str] = None
     # What the data steps read, kept, skipped by reason and truncated, and the labels: "<component>: <counts>".
@@ -63,6 +66,8 @@ class RunSummary:
             lines.append("baseline (last blessed) metrics: " + _metrics_text(self.baseline_metrics))
         if self.gate is not None:  # its last line says whether blessed, and why not
             lines += self.gate.lines()
+        elif self.qa_gate is not None:
+            lines.append(qa_gate.describe(self.qa_gate))
         else:
             lines.append("blessed: " + {True: "yes", False: "no (the model did not pass the thresholds)",
                                         None: "unknown"}[self.blessed])
@@ -176,12 +181,14 @@ def _describers() -> Dict[str, List[Callable[[Any], Optional[str]]]]:
     artifact did with the data (the first that answers is used; each is its component's own)."""
     from components import artifacts
     from components.pretraining_data import executor as pretraining_data
+    from components.qa_example_gen import summary as qa_example_gen
     from components.sentencepiece_vocab import training as vocabulary
     from components.strict_example_validator import executor as example_validator
     from components.text_example_gen import summary as example_gen
 
     return {
-        "Examples": [lambda a: example_gen.describe(a.uri), lambda a: pretraining_data.describe(a.uri)],
+        "Examples": [lambda a: example_gen.describe(a.uri), lambda a: qa_example_gen.describe(a.uri),
+                     lambda a: pretraining_data.describe(a.uri)],
         artifacts.SentencePieceModel.TYPE_NAME: [lambda a: vocabulary.describe(a.uri)],
         "ExampleAnomalies": [lambda a: example_validator.describe(a.custom_properties)],
     }
@@ -237,6 +244,10 @@ def _eval_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
             for model_name, metrics in evaluator_gate.overall_metrics(evaluation_uri).items()}
 
 
+def _qa_scores(scores: Optional[qa_gate.ModelScores]) -> Dict[str, float]:
+    return {} if scores is None else {"exact_match": scores.exact_match, "f1": scores.f1}
+
+
 def summarize(config: PipelineConfig, started: float, components: List[str], span: Optional[int]) -> RunSummary:
     from tfx.orchestration import metadata
 
@@ -249,7 +260,11 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         training = _training_record(store, name)
         describers = _describers()
         data = [f"{node}: {line}" for node in components for line in _data_lines(store, name, node, describers)]
-    metrics = _eval_metrics(evaluation.uri) if evaluation is not None else {}
+    qa_report = qa_gate.read_report(evaluation.uri) if evaluation is not None else None
+    if qa_report is not None:
+        metrics = {"candidate": _qa_scores(qa_report.candidate), "baseline": _qa_scores(qa_report.baseline)}
+    else:
+        metrics = _eval_metrics(evaluation.uri) if evaluation is not None else {}
     blessed = _property(blessing, "blessed")
     return RunSummary(
         output_dir=config.orchestration.output_dir, span=span,
@@ -257,7 +272,8 @@ def summarize(config: PipelineConfig, started: float, components: List[str], spa
         metrics=metrics.get("candidate", {}), baseline_metrics=metrics.get("baseline", {}),
         pushed=bool(_property(pushed, "pushed")), pushed_destination=_property(pushed, "pushed_destination"),
         pushed_version=_property(pushed, "pushed_version"), seconds=time.time() - started, components=components,
-        training=training, gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None else None,
+        training=training, qa_gate=qa_report,
+        gate=evaluator_gate.read_report(evaluation.uri) if evaluation is not None and qa_report is None else None,
         canary_failure=_property(pushed, CANARY_FAILURE_PROPERTY), data=data)
 
 
@@ -313,7 +329,7 @@ def run(config: PipelineConfig, report: Callable[[str], None] = print) -> RunSum
     config = config.resolved()
     for path in config.storage_paths():  # the steps run in this process (and in Beam workers: pipeline.py)
         storage.register_filesystem(path)
-    plan = inputs.plan_input(config.data)
+    plan = inputs.plan_input(config.data, qa=config.is_qa)
     storage.makedirs(config.orchestration.output_dir)
     os.makedirs(os.path.dirname(config.orchestration.metadata_path), exist_ok=True)
     pipeline = create_pipeline(

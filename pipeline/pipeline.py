@@ -12,6 +12,12 @@
     optional: CheckpointImport (training.init_from) -> the Pretrainer's or the classifier's base_model; with
       vocabulary.import_from (or the checkpoint's own), SentencePieceVocab passes that vocabulary on
     optional: SentencePieceVocab -> PretrainingDataGen -> Trainer (pretrain) -> the classifier's base_model
+
+Task qa (`training.task: qa`): QaExampleGen (SQuAD-format JSON; one file split by article) in place of the
+ExampleGen, the vocabulary over questions and contexts, the Transform's per-question windows, a qa Trainer,
+and QaEvaluator (exact match and F1 of the export's `qa` answers on the eval split, gated by `qa.min_f1` and
+`qa.max_f1_drop`) in place of the TFMA Evaluator; the pretraining branch pretrains on the train split's
+contexts.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from tfx import v1 as tfx
 from components.checkpoint_import import CheckpointImport
 from components.class_metrics_evaluator import ClassMetricsEvaluator
 from components.pretraining_data import PretrainingDataGen
+from components.qa_evaluator import QaEvaluator
+from components.qa_example_gen import QaExampleGen, QaOptions
 from components.sentencepiece_vocab import SentencePieceVocab
 from components.serving_infra_validator import ServingInfraValidator
 from components.serving_pusher import CANARY_SPLIT, ServingPusher
@@ -34,7 +42,7 @@ from pipeline import evaluation, inputs
 from pipeline.configs import PipelineConfig
 from serving import canary as canary_lib
 from serving import contract, deploy
-from text_contract import storage, transform_options
+from text_contract import features, storage, transform_options
 from trainer import run_fn as run_fn_lib
 
 PREPROCESSING_FN = "text_contract.transform.preprocessing_fn"
@@ -54,14 +62,15 @@ def transform_custom_config(config: PipelineConfig) -> dict:
 
 def trainer_custom_config(config: PipelineConfig) -> dict:
     values = {
-        run_fn_lib.TRAINING_CONFIG_KEY: config.training.training_config(),
-        transform_options.TEXT_FEATURES_KEY: list(config.data.text_columns),
+        run_fn_lib.TRAINING_CONFIG_KEY: config.trainer_training_config(),
+        transform_options.TEXT_FEATURES_KEY: list(config.text_features()),
         run_fn_lib.MODEL_NAME_KEY: config.serving.model_name,
         run_fn_lib.ENCODER_DROPOUT_KEY: config.training.encoder_dropout,
         # The Trainer's checkpoints live under it, where a re-execution of the same work finds them (run_fn.py).
         run_fn_lib.PIPELINE_ROOT_KEY: config.orchestration.pipeline_root,
     }
-    if config.training.warm_start_from_served:
+    # The served model's weights are a classifier's (trainer/served_warm_start.py reads classify exports).
+    if config.training.warm_start_from_served and not config.is_qa:
         values[run_fn_lib.WARM_START_FROM_SERVED_KEY] = config.served_model_dir
     return values
 
@@ -69,8 +78,19 @@ def trainer_custom_config(config: PipelineConfig) -> dict:
 def _infra_validator(config: PipelineConfig, model, examples):
     """TFX's InfraValidator (as ServingInfraValidator, which KFP v2 compiles): the candidate served by the TF
     Serving image we deploy, in a pod beside the step's, answering `classify` and `serving_examples` for a few
-    eval examples."""
+    eval examples. A qa export has neither (its `qa` signature takes strings, which TFX's requests, built from
+    tf.Examples, cannot fill): TF Serving must load it, and the canary-free check stops there."""
     image, _, tag = deploy.TF_SERVING_IMAGE.rpartition(":")
+    if config.is_qa:
+        return ServingInfraValidator(
+            model=model,
+            serving_spec=tfx.proto.ServingSpec(
+                tensorflow_serving=tfx.proto.TensorFlowServing(image_name=image, tags=[tag]),
+                kubernetes=tfx.proto.KubernetesConfig(),
+                model_name=config.serving.model_name),
+            validation_spec=tfx.proto.ValidationSpec(
+                max_loading_time_seconds=max(1, round(config.serving.canary_timeout_s))),
+        ).with_id("InfraValidator")
     return ServingInfraValidator(
         model=model,
         examples=examples,
@@ -90,6 +110,11 @@ def _infra_validator(config: PipelineConfig, model, examples):
 
 def _example_gen(config: PipelineConfig, plan: inputs.InputPlan):
     input_config, output_config = inputs.example_gen_protos(plan, config.data.eval_fraction)
+    if plan.format == inputs.JSON_FORMAT:
+        # One input split: QaExampleGen's own split by article title (output_config None), never by question.
+        return QaExampleGen(input_base=plan.input_base, input_config=input_config,
+                            options=QaOptions(eval_fraction=config.data.eval_fraction,
+                                              max_skipped_fraction=config.data.max_skipped_fraction))
     if plan.format == "tfrecord":
         return tfx.components.ImportExampleGen(
             input_base=plan.input_base, input_config=input_config, output_config=output_config)
@@ -108,7 +133,7 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
     TF Serving image in a Kubernetes pod and the Pusher needs its blessing (Kubeflow)."""
     if canary not in CANARIES:
         raise ValueError(f"canary must be one of {CANARIES}, got {canary!r}")
-    plan = plan or inputs.plan_any_input(config.data)
+    plan = plan or inputs.plan_any_input(config.data, qa=config.is_qa)
     example_gen = _example_gen(config, plan)
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
@@ -118,7 +143,7 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False)
     example_validator = StrictExampleValidator(  # with the label checks: data errors before anything trains
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
-        label_feature=config.data.label_column)
+        label_feature="" if config.is_qa else config.data.label_column)
 
     vocabulary = SentencePieceVocab(
         examples=examples,
@@ -148,7 +173,8 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         if config.pretraining.text_files:  # domain text of the user's own
             corpus = {"text_file_pattern": config.pretraining.text_files}
         else:  # never the eval rows: the Evaluator judges on them
-            corpus = {"examples": examples, "text_feature": config.data.text_columns[0], "splits": ["train"]}
+            text_feature = features.QA_CONTEXT if config.is_qa else config.data.text_columns[0]
+            corpus = {"examples": examples, "text_feature": text_feature, "splits": ["train"]}
         pretraining_data = PretrainingDataGen(
             sentencepiece_model=vocabulary.outputs["sentencepiece_model"],
             **corpus,
@@ -173,9 +199,9 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         base_model=base_model,
-        # No num_steps with training.epochs (train_steps None): TFX then hands run_fn train_steps=None and
-        # the steps follow from the train split's size. EvalArgs' 0 (TFX: None) evaluates the whole eval split.
-        train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
+        # No num_steps with training.epochs (classify, train_steps None): TFX then hands run_fn train_steps=None
+        # and the steps follow from the train split's size. EvalArgs' 0 (TFX: None) evaluates the whole eval split.
+        train_args=tfx.proto.TrainArgs(num_steps=config.trainer_training_config()["train_steps"]),
         eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps),
         custom_config=trainer_custom_config(config),
     )
@@ -184,12 +210,20 @@ def create_pipeline(config: PipelineConfig, plan: Optional[inputs.InputPlan] = N
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-    evaluator = ClassMetricsEvaluator(
-        examples=examples,
-        model=trainer.outputs["model"],
-        baseline_model=baseline.outputs["model"],
-        eval_config=evaluation.eval_config(config.evaluation),
-    ).with_id("Evaluator")  # the id of earlier runs' Evaluator: the same ML Metadata node and cache
+    if config.is_qa:
+        evaluator = QaEvaluator(
+            examples=examples,
+            model=trainer.outputs["model"],
+            baseline_model=baseline.outputs["model"],
+            **evaluation.qa_gate_parameters(config.qa),
+        ).with_id("Evaluator")
+    else:
+        evaluator = ClassMetricsEvaluator(
+            examples=examples,
+            model=trainer.outputs["model"],
+            baseline_model=baseline.outputs["model"],
+            eval_config=evaluation.eval_config(config.evaluation),
+        ).with_id("Evaluator")  # the id of earlier runs' Evaluator: the same ML Metadata node and cache
     components += [trainer, baseline, evaluator]
     infra_validator = None
     in_pusher_canary = config.serving.canary and canary == CANARY_IN_PUSHER

@@ -33,6 +33,11 @@ Signatures (all with a dynamic batch dimension; tokenization runs inside the gra
   `score` = `NO_SPAN_SCORE`. `no_answer_score` exists exactly for SQuAD v2.0 models (`with_no_answer`): the
   lowest [CLS] score of the question's windows; the answer is withheld ("", -1, -1; `score` stays the best
   span's) when it exceeds `score` + the export's no-answer threshold (metadata `qa_settings`).
+- Long documents (a Transform with long_text "windows"; metadata `long_text`): each row of every classifier
+  signature is still one document. The graph cuts it into windows, scores each and pools their logits (mean
+  or max, `long_text`'s window_pooling) into the document's `probabilities`/`scores`; `transformed_features`
+  then gives the windows, `token_ids`, `segment_ids`, `padding_mask` int64 [batch, windows, max_seq_length],
+  with the document's one `label_ids` [batch].
 - Label names come from the Transform's label vocabulary (`text_contract.features.LABEL_VOCABULARY`):
   `label_id` indexes them.
 
@@ -188,6 +193,9 @@ class ExportMetadata:
     `task`: `TASK_CLASSIFY` (the four classifier signatures) or `TASK_QA` (only `qa`; `label_names` is empty,
     `text_features` are the QA inputs, `qa_settings` the windowing and answer-search settings in the graph).
     Metadata written before `task` existed reads as a classifier's.
+    `long_text`: {} for a classifier of one sequence per example (text past max_seq_length truncated); for
+    document windows the Transform's `long_text`, `max_windows_per_document` and the export's `window_pooling`
+    (text_contract.transform_options' keys; `max_seq_length` is then each window's).
     """
 
     model_name: str
@@ -205,6 +213,7 @@ class ExportMetadata:
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
     task: str = TASK_CLASSIFY
     qa_settings: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    long_text: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:

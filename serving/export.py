@@ -19,6 +19,13 @@ changes: inputs, outputs and functions stay as saved) and rewrites `fingerprint.
 saved_model.pb. `tf.saved_model.load` ignores method names, so the TF2 loader (TFMA) loads the result as
 well as the session-based loader that TF Serving uses (the tests run both).
 
+Long documents (the Transform's long_text "windows", issue 15 item 6): the transform graph makes each document's
+windows ([batch, W, L] model inputs and window_count); every signature runs the model on the windows in use
+only (`text_contract.windows.windows_in_use`, as serving/qa_export.py does) and pools their logits per
+document (`pool_window_logits`: mean or max per class, softmaxed after), so each signature still answers one
+row per document, and `serving_examples` lines up with `transformed_features`' per-document label_ids for
+TFMA. The metadata's `long_text` records the windows and the pooling.
+
 Every export carries TF Serving warmup requests (`serving/warmup.py`), written with the rest.
 
 Export goes through `text_contract.storage.publish_directory`: everything is written into a staging
@@ -36,7 +43,7 @@ import datetime
 import hashlib
 import logging
 import os
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import keras
 import tensorflow as tf
@@ -47,6 +54,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from serving import contract, layout
 from serving import warmup
 from text_contract import features, storage, vocabulary
+from text_contract import transform_options, windows
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +86,46 @@ def label_names_from_transform(tf_transform_output: TransformOutputLike) -> list
     return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
 
 
-def max_seq_length_from_transform(tf_transform_output: TransformOutputLike) -> int:
+def sequence_layout_from_transform(tf_transform_output: TransformOutputLike) -> Tuple[int, Optional[int]]:
+    """`(max_seq_length, max_windows)` of the Transform's classify rows: token_ids FixedLen [L] gives (L, None),
+    one sequence per example; [W, L] gives (L, W), documents of windows (long_text "windows")."""
     spec = transform_output(tf_transform_output).transformed_feature_spec()
     token_ids = spec.get(features.TOKEN_IDS)
-    if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) != 1:
+    if not isinstance(token_ids, tf.io.FixedLenFeature) or len(token_ids.shape) not in (1, 2):
         raise ExportError(f"the transform output has no fixed-length {features.TOKEN_IDS!r} feature: {token_ids}")
-    return int(token_ids.shape[0])
+    if len(token_ids.shape) == 1:
+        return int(token_ids.shape[0]), None
+    if features.WINDOW_COUNT not in spec:
+        raise ExportError(f"the transform output's {features.TOKEN_IDS!r} is {list(token_ids.shape)} (windows) but it "
+                          f"has no {features.WINDOW_COUNT!r}: not a classify Transform's document windows")
+    return int(token_ids.shape[1]), int(token_ids.shape[0])
+
+
+def max_seq_length_from_transform(tf_transform_output: TransformOutputLike) -> int:
+    """The positions of the Transform's sequences (of each window, for documents of windows)."""
+    return sequence_layout_from_transform(tf_transform_output)[0]
+
+
+def pool_window_logits(logits: tf.Tensor, document: tf.Tensor, num_documents: tf.Tensor, pooling: str) -> tf.Tensor:
+    """Windows' logits [n, classes] and each window's document row ([n] int, every row in [0, num_documents) with at
+    least one window) -> [num_documents, classes] float32: the mean or the max per class of its windows' logits
+    (`transform_options.WINDOW_POOLINGS`)."""
+    logits = tf.cast(logits, tf.float32)
+    if pooling == transform_options.WINDOW_POOLING_MEAN:
+        return tf.math.unsorted_segment_mean(logits, document, num_documents)
+    if pooling == transform_options.WINDOW_POOLING_MAX:
+        return tf.math.unsorted_segment_max(logits, document, num_documents)
+    raise ValueError(f"window pooling must be one of {transform_options.WINDOW_POOLINGS}, got {pooling!r}")
+
+
+def document_logits(model: keras.Model, transformed: Mapping[str, tf.Tensor], pooling: str) -> tf.Tensor:
+    """Documents of windows (`text_contract.windows.document_windows`' [batch, W, L] inputs and window_count) ->
+    [batch, classes] float32 logits: the model runs on the windows in use only, their logits pooled per document."""
+    shape = tf.shape(transformed[features.TOKEN_IDS], out_type=tf.int64)  # [batch, W, L]
+    _, used, inputs = windows.windows_in_use(transformed)  # used: rows of the [batch * W, L] reshape
+    logits = model(inputs, training=False)["logits"]
+    # Every document has a window (an empty one too: window_count >= 1), so no pooled row is left empty.
+    return pool_window_logits(logits, used // shape[1], shape[0], pooling)
 
 
 def _raw_feature(spec, text: tf.Tensor):
@@ -110,13 +152,17 @@ def _parse_spec(spec):
     return spec
 
 
-def _predict_fn(model: keras.Model, transform_layer, label_names: Sequence[str]):
-    """raw features -> the contract's predict outputs, through the transform layer and the Keras model."""
+def _predict_fn(model: keras.Model, transform_layer, label_names: Sequence[str], window_pooling: Optional[str] = None):
+    """raw features -> the contract's predict outputs, through the transform layer and the Keras model (with
+    `window_pooling`, over each document's windows: `document_logits`)."""
 
     def predict(raw_features: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
         transformed = transform_layer(dict(raw_features))
-        inputs = {name: tf.cast(transformed[name], tf.int32) for name in MODEL_INPUTS}
-        logits = model(inputs, training=False)["logits"]
+        if window_pooling:
+            logits = document_logits(model, transformed, window_pooling)
+        else:
+            inputs = {name: tf.cast(transformed[name], tf.int32) for name in MODEL_INPUTS}
+            logits = model(inputs, training=False)["logits"]
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)  # float32 under mixed precision too
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         label = tf.gather(tf.constant(list(label_names), tf.string), label_id)
@@ -151,11 +197,12 @@ class ClassifierServingModule(tf.Module):
         tf_transform_output: tft.TFTransformOutput,
         text_features: Sequence[str],
         label_names: Sequence[str],
+        window_pooling: Optional[str] = None,
     ):
         super().__init__(name="albert_classifier_serving")
         self.transform_layer = tf_transform_output.transform_features_layer()
         self.model_variables = served_variables(model)
-        predict = _predict_fn(model, self.transform_layer, label_names)
+        predict = _predict_fn(model, self.transform_layer, label_names, window_pooling)
         text_features = tuple(text_features)
         all_raw_spec = tf_transform_output.raw_feature_spec()
         raw_spec = {name: all_raw_spec[name] for name in text_features}
@@ -281,6 +328,7 @@ def export_classifier(
     vocabulary_path: Optional[str] = None,
     extra_metadata: Optional[Mapping[str, Any]] = None,
     overwrite: bool = False,
+    window_pooling: Optional[str] = None,
 ) -> str:
     """Exports `model` (an `AlbertClassifier`) with the Transform's graph into `export_dir`, atomically.
 
@@ -288,6 +336,9 @@ def export_classifier(
     `text_features`: the raw text feature names the Transform reads, one or two (`text`, `text_pair`).
     `label_names`: in label-id order; default: the Transform's `features.LABEL_VOCABULARY` vocabulary.
     `vocabulary_path`: the SentencePiece model the Transform embedded, for the metadata's hash and size.
+    `window_pooling`: for a Transform of document windows (long_text "windows"), how the windows' logits become
+    the document's ("mean" or "max"; default `transform_options.DEFAULT_WINDOW_POOLING`); an error for one of
+    single sequences, where it would do nothing.
     An existing non-empty `export_dir` is an error unless `overwrite`. Returns `export_dir`.
     """
     export_dir = os.fspath(export_dir)
@@ -307,7 +358,21 @@ def export_classifier(
     if len(set(labels)) != len(labels) or not all(labels):
         raise ExportError(f"label names must be distinct and non-empty: {labels}")
     albert_config = model.encoder.albert_config
-    max_seq_length = max_seq_length_from_transform(output)
+    max_seq_length, max_windows = sequence_layout_from_transform(output)
+    long_text = {}
+    if max_windows is None:
+        if window_pooling is not None:
+            raise ExportError(f"window_pooling={window_pooling!r}, but the transform output packs one sequence per "
+                              f"example (long_text {transform_options.LONG_TEXT_TRUNCATE!r}): there are no windows "
+                              "to pool")
+    else:
+        window_pooling = window_pooling or transform_options.DEFAULT_WINDOW_POOLING
+        if window_pooling not in transform_options.WINDOW_POOLINGS:
+            raise ExportError(f"window_pooling must be one of {transform_options.WINDOW_POOLINGS}, got "
+                              f"{window_pooling!r}")
+        long_text = {transform_options.LONG_TEXT_KEY: transform_options.LONG_TEXT_WINDOWS,
+                     transform_options.MAX_WINDOWS_PER_DOCUMENT_KEY: max_windows,
+                     transform_options.WINDOW_POOLING_KEY: window_pooling}
     if max_seq_length > albert_config.max_position_embeddings:
         raise ExportError(f"the transform packs {max_seq_length} positions; the encoder has "
                           f"{albert_config.max_position_embeddings}")
@@ -327,13 +392,14 @@ def export_classifier(
         created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         versions=package_versions(),
         extra=dict(extra_metadata or {}),
+        long_text=long_text,
         **facts,
     )
 
     storage.register_filesystem(export_dir)
     if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir) and not overwrite:
         raise FileExistsError(f"{export_dir}: exists and is not empty (pass overwrite=True to replace it)")
-    module = ClassifierServingModule(model, output, text_features, labels)
+    module = ClassifierServingModule(model, output, text_features, labels, window_pooling)
     storage.publish_directory(export_dir, lambda staging: _write_export(module, staging, metadata, vocabulary_path),
                               written_last=(contract.SAVED_MODEL_FILE,))
     logger.info("exported %s (%d classes: %s) to %s", model_name, num_classes, labels, export_dir)

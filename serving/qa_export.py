@@ -199,10 +199,7 @@ class QaServingModule(tf.Module):
                 tokenizer, question, context, settings["max_seq_length"], settings["max_query_length"],
                 settings["doc_stride"], settings["max_windows"])
             shape = tf.shape(windows[features.TOKEN_IDS], out_type=_INT)  # [batch, W, L]
-            in_use = tf.range(shape[1])[None, :] < windows[features.WINDOW_COUNT][:, None]
-            used = tf.where(tf.reshape(in_use, [-1]))[:, 0]  # rows of the [batch * W, L] reshape
-            inputs = {name: tf.cast(tf.gather(tf.reshape(windows[name], tf.stack([-1, shape[2]])), used), tf.int32)
-                      for name in features.MODEL_INPUTS}
+            in_use, used, inputs = qa_windows.windows_in_use(windows)  # used: rows of the [batch * W, L] reshape
             outputs = model(inputs, training=False)
             missing = [key for key in (START_LOGITS, END_LOGITS) + ((NO_ANSWER_SCORE,) if with_no_answer else ())
                        if key not in outputs]

@@ -40,6 +40,11 @@ custom_config: see `text_contract.transform_options`.
 Task qa (custom_config "task": "qa"; issue 15): `qa_windows`, the QA ExampleGen's question and context cut into
 the sliding windows of `text_contract.windows` (one row per question, windows along a fixed second axis), with
 the first gold answer's positions and the question's id.
+
+Long documents (task classify, custom_config "long_text": "windows"; issue 15 item 6): the text becomes the
+windows of `text_contract.windows.document_windows` instead of one truncated sequence: token_ids, segment_ids,
+padding_mask [batch, max_windows_per_document, max_seq_length] and window_count [batch], one row per document
+with its one label_ids.
 """
 
 import unicodedata
@@ -537,14 +542,21 @@ def qa_windows(inputs: Mapping[str, TensorLike], options: TransformOptions,
 
 
 def preprocessing_fn(inputs: Mapping[str, TensorLike], custom_config: Optional[Mapping[str, Any]] = None):
-    """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids); for task qa the
-    per-question windows of `qa_windows`."""
+    """TFT entry point: raw features -> token_ids, segment_ids, padding_mask (and label_ids); with long_text
+    "windows" those per document, with window_count (`windows.document_windows`); for task qa the per-question
+    windows of `qa_windows`."""
     options = TransformOptions.from_custom_config(custom_config)
     tokenizer = make_tokenizer(options)
     if options.task == QA_TASK:
         return qa_windows(inputs, options, tokenizer)
     texts = [to_text(_feature(inputs, name)) for name in options.text_features]
-    outputs = encode_texts(tokenizer, texts, options.max_seq_length, max_text_chars=options.text_chars)
+    if options.windows:
+        from text_contract import windows  # here: windows imports this module
+
+        outputs = windows.document_windows(tokenizer, texts[0], options.max_seq_length, options.window_stride,
+                                           options.max_windows_per_document, options.text_chars)
+    else:
+        outputs = encode_texts(tokenizer, texts, options.max_seq_length, max_text_chars=options.text_chars)
     if options.label_feature:
         outputs[features.LABEL_IDS] = label_ids(_feature(inputs, options.label_feature), options.label_values)
     return outputs

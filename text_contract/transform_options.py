@@ -9,6 +9,11 @@ passes `to_custom_config()` to TFX's Transform; VocabTransform adds the vocabula
 Two tasks (`TASK_KEY`): "classify" (one or two text features -> one packed sequence, and a label) and "qa"
 (issue 15: the QA ExampleGen's question and context -> the sliding windows of `text_contract.windows`, one row
 per question, with the first gold answer's positions; the raw keys are `text_contract.features.QA_*`).
+
+Task classify reads long documents one of two ways (`LONG_TEXT_KEY`, issue 15 item 6): "truncate" (the default:
+one [CLS] text [SEP] sequence, the text's tail cut) or "windows" (overlapping [CLS] window [SEP] sequences of
+one document, `text_contract.windows.document_windows`, one row per document; the trainer trains on each window
+with the document's label and the serving graph pools the windows' logits into one prediction per document).
 """
 
 import dataclasses
@@ -37,9 +42,16 @@ TASK_KEY = "task"
 MAX_QUERY_LENGTH_KEY = "max_query_length"
 DOC_STRIDE_KEY = "doc_stride"
 MAX_WINDOWS_KEY = "max_windows"
+# Task classify's long documents: truncate or windows, and the windows' stride, cap and pooling (only written
+# for windows, so a truncating pipeline's custom_config, and its cache key, stay what they were).
+LONG_TEXT_KEY = "long_text"
+LONG_TEXT_STRIDE_KEY = "long_text_stride"
+MAX_WINDOWS_PER_DOCUMENT_KEY = "max_windows_per_document"
+WINDOW_POOLING_KEY = "window_pooling"
 KEYS = (SENTENCEPIECE_MODEL_PATH_KEY, TEXT_FEATURES_KEY, LABEL_FEATURE_KEY, LABEL_VALUES_KEY, MAX_SEQ_LENGTH_KEY,
         LOWER_CASE_KEY, MAX_TEXT_CHARS_KEY, TOKENIZATION_KEY, LENGTH_COVERAGE_KEY, MAX_DERIVED_SEQ_LENGTH_KEY,
-        TASK_KEY, MAX_QUERY_LENGTH_KEY, DOC_STRIDE_KEY, MAX_WINDOWS_KEY)
+        TASK_KEY, MAX_QUERY_LENGTH_KEY, DOC_STRIDE_KEY, MAX_WINDOWS_KEY, LONG_TEXT_KEY, LONG_TEXT_STRIDE_KEY,
+        MAX_WINDOWS_PER_DOCUMENT_KEY, WINDOW_POOLING_KEY)
 
 # The Transform's tasks; the trainer's TrainingConfig names task qa with this same QA_TASK.
 CLASSIFY_TASK = "classify"
@@ -70,6 +82,25 @@ DEFAULT_DOC_STRIDE = 128
 # (text_contract/windows.py). Raise it with max_seq_length lowered, or for longer contexts.
 DEFAULT_MAX_WINDOWS = 8
 
+# Task classify's long documents (LONG_TEXT_KEY). "truncate": the text's first max_seq_length - 2 pieces (what
+# classification always did, so the default changes nothing). "windows": [CLS] window [SEP] sequences that
+# start every `long_text_stride` pieces, at most `max_windows_per_document` of them (the document's FIRST ones:
+# a longer tail is never seen, as for qa's contexts).
+LONG_TEXT_TRUNCATE = "truncate"
+LONG_TEXT_WINDOWS = "windows"
+LONG_TEXT_MODES = (LONG_TEXT_TRUNCATE, LONG_TEXT_WINDOWS)
+DEFAULT_LONG_TEXT = LONG_TEXT_TRUNCATE
+# 8 windows of half-window stride: at the default 128 positions a document's first 126 + 7 * 63 = 567 pieces,
+# 4.5 times what truncation reads, for 8 times its compute (training and serving run every window).
+DEFAULT_MAX_WINDOWS_PER_DOCUMENT = 8
+# How serving joins a document's windows: the mean or the maximum, per class, of their logits, softmaxed after.
+# Mean by default: every window votes, so one window's noise does not decide; max suits a signal that any
+# one window may hold alone (a single damning sentence in a long review).
+WINDOW_POOLING_MEAN = "mean"
+WINDOW_POOLING_MAX = "max"
+WINDOW_POOLINGS = (WINDOW_POOLING_MEAN, WINDOW_POOLING_MAX)
+DEFAULT_WINDOW_POOLING = WINDOW_POOLING_MEAN
+
 
 class _TaskDefault:
     """The default of `TransformOptions.max_seq_length`: the task's (DEFAULT_MAX_SEQ_LENGTH for classify,
@@ -86,6 +117,20 @@ def window_capacity(max_seq_length: int, max_query_length: int) -> int:
     """Context pieces a qa window holds at least ([CLS] question [SEP] context [SEP], the question at its
     longest): the one statement of that rule (text_contract.windows re-exports it)."""
     return max_seq_length - max_query_length - 3
+
+
+def document_window_capacity(max_seq_length: int) -> int:
+    """Pieces of the document a classify window holds ([CLS] window [SEP]): the one statement of that rule."""
+    return max_seq_length - 2
+
+
+def document_window_stride(max_seq_length: int, long_text_stride: Optional[int] = None) -> int:
+    """Pieces between the starts of a document's windows: `long_text_stride`, at most a window (a longer stride
+    would skip pieces); None: half a window (every piece in two windows, each boundary inside one)."""
+    capacity = document_window_capacity(max_seq_length)
+    if long_text_stride is None:
+        return max(1, capacity // 2)
+    return min(long_text_stride, capacity)
 
 
 # Characters of normalized text kept per sequence position before tokenizing (a piece is at most 16
@@ -118,6 +163,13 @@ class TransformOptions:
     (it becomes QA_TEXT_FEATURES) and no label, max_text_chars or derived length applies. Its windows:
     `max_seq_length` (default DEFAULT_QA_MAX_SEQ_LENGTH, 256), the question cut to `max_query_length` pieces,
     windows every `doc_stride` context pieces, at most `max_windows` per question (defaults above: why).
+
+    `long_text` (task classify, one text feature): "truncate" (default) or "windows": each document becomes up
+    to `max_windows_per_document` windows of max_seq_length positions starting every `long_text_stride` pieces
+    (None: half a window; `document_window_stride`), one row per document (`windows.document_windows`;
+    max_seq_length must be set: windows do not derive it);
+    `window_pooling` ("mean" or "max") is how the export joins the windows' logits. The windows' settings are
+    refused with "truncate" (they would do nothing).
     """
 
     text_features: Tuple[str, ...] = ()
@@ -134,6 +186,10 @@ class TransformOptions:
     max_query_length: int = DEFAULT_MAX_QUERY_LENGTH
     doc_stride: int = DEFAULT_DOC_STRIDE
     max_windows: int = DEFAULT_MAX_WINDOWS
+    long_text: str = DEFAULT_LONG_TEXT
+    long_text_stride: Optional[int] = None
+    max_windows_per_document: int = DEFAULT_MAX_WINDOWS_PER_DOCUMENT
+    window_pooling: str = DEFAULT_WINDOW_POOLING
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -169,6 +225,55 @@ class TransformOptions:
         if self.tokenization not in vocabulary.TOKENIZATIONS:
             raise ValueError(f"custom_config[{TOKENIZATION_KEY!r}] must be one of {vocabulary.TOKENIZATIONS}, got "
                              f"{self.tokenization!r}")
+        self._check_long_text()
+
+    def _check_long_text(self) -> None:
+        """Task classify's long-document settings: windows over one text; their settings only with windows."""
+        if self.long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"custom_config[{LONG_TEXT_KEY!r}] must be one of {LONG_TEXT_MODES}, got "
+                             f"{self.long_text!r}")
+        if self.window_pooling not in WINDOW_POOLINGS:
+            raise ValueError(f"custom_config[{WINDOW_POOLING_KEY!r}] must be one of {WINDOW_POOLINGS}, got "
+                             f"{self.window_pooling!r}")
+        for key, value in ((LONG_TEXT_STRIDE_KEY, self.long_text_stride),
+                           (MAX_WINDOWS_PER_DOCUMENT_KEY, self.max_windows_per_document)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"custom_config[{key!r}] must be an integer >= 1, got {value!r}")
+        if self.long_text == LONG_TEXT_TRUNCATE:
+            # Window settings with truncation would be silently ignored: a config that sets them meant windows.
+            for key, value, default in ((LONG_TEXT_STRIDE_KEY, self.long_text_stride, None),
+                                        (MAX_WINDOWS_PER_DOCUMENT_KEY, self.max_windows_per_document,
+                                         DEFAULT_MAX_WINDOWS_PER_DOCUMENT),
+                                        (WINDOW_POOLING_KEY, self.window_pooling, DEFAULT_WINDOW_POOLING)):
+                if value != default:
+                    raise ValueError(f"custom_config[{key!r}]={value!r} applies only with "
+                                     f"{LONG_TEXT_KEY}={LONG_TEXT_WINDOWS!r} (got {LONG_TEXT_KEY}={self.long_text!r})")
+            return
+        if self.task != CLASSIFY_TASK:
+            raise ValueError(f"custom_config[{LONG_TEXT_KEY!r}]={LONG_TEXT_WINDOWS!r} is for task {CLASSIFY_TASK!r} "
+                             f"(task {self.task!r} has windows of its own), got task {self.task!r}")
+        if len(self.text_features) != 1:
+            raise ValueError(f"custom_config[{LONG_TEXT_KEY!r}]={LONG_TEXT_WINDOWS!r} windows one text feature (a "
+                             f"pair's two texts have no one order to window), got {list(self.text_features)}")
+        length = self.max_seq_length
+        if length is None:  # as for task qa: a length derived to hold most texts whole means nothing for windows
+            raise ValueError(f"custom_config[{MAX_SEQ_LENGTH_KEY!r}] is null, but {LONG_TEXT_KEY} "
+                             f"{LONG_TEXT_WINDOWS!r} does not derive it from the data (windows hold any text; the "
+                             "length is each window's compute budget): set an integer")
+        if self.long_text_stride is not None and self.long_text_stride > document_window_capacity(length):
+            raise ValueError(f"custom_config[{LONG_TEXT_STRIDE_KEY!r}] must be at most a window's "
+                             f"{document_window_capacity(length)} pieces ({MAX_SEQ_LENGTH_KEY} {length} - 2 for [CLS] "
+                             f"and [SEP]; a longer stride skips pieces), got {self.long_text_stride}")
+
+    @property
+    def windows(self) -> bool:
+        """Whether task classify reads each document as windows (`long_text` "windows")."""
+        return self.long_text == LONG_TEXT_WINDOWS
+
+    @property
+    def window_stride(self) -> int:
+        """Pieces between a document's window starts (`document_window_stride`)."""
+        return document_window_stride(self.max_seq_length, self.long_text_stride)
 
     def _check_qa(self) -> None:
         """Task qa's own rules: its fixed raw features, a set length, windows that hold a context piece."""
@@ -194,8 +299,12 @@ class TransformOptions:
 
     @property
     def text_chars(self) -> int:
-        """Characters of normalized text kept before tokenization (for a length still to derive: its most)."""
-        return self.max_text_chars or TEXT_CHARS_PER_POSITION * (self.max_seq_length or self.max_derived_seq_length)
+        """Characters of normalized text kept before tokenization (for a length still to derive: its most); with
+        windows, enough for every window's positions."""
+        length = self.max_seq_length or self.max_derived_seq_length
+        if self.windows:  # max_seq_length is set
+            length += self.window_stride * (self.max_windows_per_document - 1)
+        return self.max_text_chars or TEXT_CHARS_PER_POSITION * length
 
     def to_custom_config(self) -> Dict[str, Any]:
         values: Dict[str, Any] = {TEXT_FEATURES_KEY: list(self.text_features), MAX_SEQ_LENGTH_KEY: self.max_seq_length,
@@ -216,6 +325,11 @@ class TransformOptions:
         if self.task != CLASSIFY_TASK:
             values.update({TASK_KEY: self.task, MAX_QUERY_LENGTH_KEY: self.max_query_length,
                            DOC_STRIDE_KEY: self.doc_stride, MAX_WINDOWS_KEY: self.max_windows})
+        if self.windows:
+            values.update({LONG_TEXT_KEY: self.long_text, MAX_WINDOWS_PER_DOCUMENT_KEY: self.max_windows_per_document,
+                           WINDOW_POOLING_KEY: self.window_pooling})
+            if self.long_text_stride is not None:
+                values[LONG_TEXT_STRIDE_KEY] = self.long_text_stride
         return values
 
     @classmethod
@@ -257,6 +371,12 @@ class TransformOptions:
             max_query_length=_integer(config.get(MAX_QUERY_LENGTH_KEY, DEFAULT_MAX_QUERY_LENGTH), MAX_QUERY_LENGTH_KEY),
             doc_stride=_integer(config.get(DOC_STRIDE_KEY, DEFAULT_DOC_STRIDE), DOC_STRIDE_KEY),
             max_windows=_integer(config.get(MAX_WINDOWS_KEY, DEFAULT_MAX_WINDOWS), MAX_WINDOWS_KEY),
+            long_text=config.get(LONG_TEXT_KEY) or DEFAULT_LONG_TEXT,
+            long_text_stride=None if config.get(LONG_TEXT_STRIDE_KEY) is None else _integer(
+                config[LONG_TEXT_STRIDE_KEY], LONG_TEXT_STRIDE_KEY),
+            max_windows_per_document=_integer(
+                config.get(MAX_WINDOWS_PER_DOCUMENT_KEY, DEFAULT_MAX_WINDOWS_PER_DOCUMENT), MAX_WINDOWS_PER_DOCUMENT_KEY),
+            window_pooling=config.get(WINDOW_POOLING_KEY) or DEFAULT_WINDOW_POOLING,
         )
 
 

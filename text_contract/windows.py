@@ -31,6 +31,13 @@ batch it came from) and repeats any per-question [batch] feature (an id, say) on
 keeps the per-question layout: it runs the model on the [batch * W, L] reshape, ignores windows at or past
 window_count and maps the best span back with the context_char_* offsets.
 
+Documents (task classify with long_text "windows", `document_windows`): the same windows without a question,
+[CLS] window-of-document [SEP] (segment 0 throughout, as truncation packs [CLS] text [SEP]), a window holding
+max_seq_length - 2 pieces and starting every min(stride, that) pieces, at most max_windows per document (its
+first ones). One row per document: token_ids, segment_ids, padding_mask [batch, W, L] and window_count [batch];
+a document that fits one window gives exactly the row truncation gives, in window 0. `per_window_rows` makes
+the training rows (the document's label repeated on each window); serving pools the windows' logits.
+
 The QA ExampleGen's answer lists (features.QA_ANSWER_STARTS / QA_ANSWER_TEXTS) give `first_answers`, the
 [batch] start and text build_windows takes for training.
 
@@ -47,9 +54,10 @@ import tensorflow as tf
 
 from text_contract import features
 from text_contract import transform as tr
-# Context pieces a window holds at least (a question of max_query_length pieces): stated with the options that
-# validate it, re-exported here.
-from text_contract.transform_options import window_capacity  # noqa: F401
+# Context pieces a window holds at least (a question of max_query_length pieces), and document pieces a classify
+# window holds: stated with the options that validate them, re-exported here.
+from text_contract.transform_options import document_window_capacity, window_capacity  # noqa: F401
+from text_contract.transform_options import document_window_stride
 
 # The offset of question, special and padding positions.
 NO_OFFSET = -1
@@ -85,8 +93,24 @@ def count_windows(context_pieces: tf.Tensor, query_pieces: tf.Tensor, max_seq_le
     """Windows BERT's scheme makes for contexts of `context_pieces` and questions of `query_pieces` pieces
     (both [batch] int64, the question already cut), uncapped; at least 1."""
     capacity, stride = _capacity_and_stride(query_pieces, max_seq_length, doc_stride)
-    beyond_first = tf.maximum(context_pieces - capacity, 0)
+    return _window_count(context_pieces, capacity, stride)
+
+
+def _window_count(pieces: tf.Tensor, capacity: tf.Tensor, stride: tf.Tensor) -> tf.Tensor:
+    """The windowing rule, uncapped: windows of `capacity` pieces every `stride` pieces, the last the first that
+    reaches the end; at least 1 (an empty text has one)."""
+    beyond_first = tf.maximum(pieces - capacity, 0)
     return 1 + (beyond_first + stride - 1) // stride
+
+
+def _window_spans(pieces: tf.Tensor, capacity: tf.Tensor, stride: tf.Tensor, max_windows: int):
+    """[batch] piece counts, window capacities and strides -> (window_count [batch], capped at max_windows; each
+    window's first piece and its piece count [batch, W]; in_use [batch, W])."""
+    window_count = tf.minimum(_window_count(pieces, capacity, stride), max_windows)
+    window = tf.range(max_windows, dtype=_INT)[None, :]  # [1, W]
+    window_first = window * stride[:, None]  # [batch, W]: its first piece
+    window_pieces = tf.clip_by_value(pieces[:, None] - window_first, 0, capacity[:, None])
+    return window_count, window_first, window_pieces, window < window_count[:, None]
 
 
 def _capacity_and_stride(query_pieces: tf.Tensor, max_seq_length: int, doc_stride: int):
@@ -153,12 +177,7 @@ def build_windows(
     query_pieces = tf.cast(question_ids.row_lengths(), _INT)
     context_pieces = tf.cast(context_ids.row_lengths(), _INT)
     capacity, stride = _capacity_and_stride(query_pieces, max_seq_length, doc_stride)
-    window_count = tf.minimum(count_windows(context_pieces, query_pieces, max_seq_length, doc_stride), max_windows)
-
-    window = tf.range(max_windows, dtype=_INT)[None, :]  # [1, W]
-    window_first = window * stride[:, None]  # [batch, W]: its first context piece
-    window_pieces = tf.clip_by_value(context_pieces[:, None] - window_first, 0, capacity[:, None])
-    in_use = window < window_count[:, None]
+    window_count, window_first, window_pieces, in_use = _window_spans(context_pieces, capacity, stride, max_windows)
 
     position = tf.range(max_seq_length, dtype=_INT)[None, None, :]  # [1, 1, L]
     query = query_pieces[:, None, None]
@@ -202,6 +221,67 @@ def build_windows(
     for name, value in outputs.items():  # static shapes for TFT's schema and serving's signature
         outputs[name] = tf.ensure_shape(value, [None, max_windows, max_seq_length][:value.shape.rank])
     return outputs
+
+
+def document_windows(
+    tokenizer: tr.TextTokenizer,
+    texts: tf.Tensor,
+    max_seq_length: int,
+    stride: int,
+    max_windows: int,
+    max_text_chars: Optional[int] = None,
+) -> Dict[str, tf.Tensor]:
+    """[batch] raw document strings -> their windows (module docstring: "Documents"): token_ids, segment_ids,
+    padding_mask [batch, max_windows, max_seq_length] and window_count [batch], int64.
+
+    `tokenizer`: a `transform.TextTokenizer`; `stride`: pieces between window starts (at most a window's
+    `document_window_capacity`: larger is taken as that); `max_text_chars`: the prepared text is cut to this
+    many characters first (`TransformOptions.text_chars`: enough for every window). Safe inside a tf.function
+    over [None] strings (the Transform and serving)."""
+    capacity = document_window_capacity(max_seq_length)
+    if capacity < 1:
+        raise ValueError(f"max_seq_length must be >= 3 for [CLS] a piece [SEP], got {max_seq_length}")
+    if stride < 1 or max_windows < 1:
+        raise ValueError(f"stride and max_windows must be >= 1, got {stride} and {max_windows}")
+    special = tokenizer.special_ids
+    ids = tf.cast(tokenizer(texts, max_text_chars), _INT)
+    pieces = tf.cast(ids.row_lengths(), _INT)
+    batch = tf.shape(pieces, out_type=_INT)[0]
+    window_count, window_first, window_pieces, in_use = _window_spans(
+        pieces, tf.fill([batch], tf.constant(capacity, _INT)),
+        tf.fill([batch], tf.constant(document_window_stride(max_seq_length, stride), _INT)), max_windows)
+
+    position = tf.range(max_seq_length, dtype=_INT)[None, None, :]  # [1, 1, L]
+    used = in_use[:, :, None]
+    end = 1 + window_pieces[:, :, None]  # where the [SEP] is
+    is_piece = (position >= 1) & (position < end) & used
+    tokens = tf.fill(tf.shape(is_piece), tf.constant(special.pad_id, _INT))
+    tokens = tf.where(is_piece, _gather_rows(_dense(ids, special.pad_id), window_first[:, :, None] + position - 1),
+                      tokens)
+    tokens = tf.where((position == end) & used, tf.constant(special.sep_id, _INT), tokens)
+    tokens = tf.where((position == 0) & used, tf.constant(special.cls_id, _INT), tokens)
+    outputs = {
+        features.TOKEN_IDS: tokens,
+        features.SEGMENT_IDS: tf.zeros_like(tokens),
+        features.PADDING_MASK: tf.cast((position <= end) & used, _INT),
+        features.WINDOW_COUNT: window_count,
+    }
+    for name, value in outputs.items():  # static shapes for TFT's schema and serving's signature
+        outputs[name] = tf.ensure_shape(value, [None, max_windows, max_seq_length][:value.shape.rank])
+    return outputs
+
+
+def windows_in_use(rows: Mapping[str, tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor, Dict[str, tf.Tensor]]:
+    """Serving's view of rows of windows (`build_windows`' or `document_windows`' layout: `MODEL_INPUTS`
+    [batch, W, L] and window_count [batch]) -> (in_use [batch, W]; used: [n] int64, the windows in use as rows of
+    the [batch * W, L] reshape, in order, so a window's row is used // W; the model's int32 inputs [n, L] of those
+    windows). Windows not in use are all padding: the model never runs on them."""
+    shape = tf.shape(rows[features.TOKEN_IDS], out_type=_INT)  # [batch, W, L]
+    in_use = tf.range(shape[1])[None, :] < tf.cast(rows[features.WINDOW_COUNT], _INT)[:, None]
+    used = tf.where(tf.reshape(in_use, [-1]))[:, 0]
+    inputs = {name: tf.cast(tf.gather(tf.reshape(rows[name], tf.stack([-1, shape[2]])), used), tf.int32)
+              for name in features.MODEL_INPUTS}
+    return in_use, used, inputs
 
 
 def per_window_rows(per_question: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:

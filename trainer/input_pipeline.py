@@ -111,14 +111,29 @@ def pretraining_dataset(
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 
 
-def classification_feature_spec(max_seq_length: int) -> Dict[str, tf.io.FixedLenFeature]:
-    sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
-    return {
-        TOKEN_IDS: sequence,
-        SEGMENT_IDS: sequence,
-        PADDING_MASK: sequence,
-        LABEL_IDS: tf.io.FixedLenFeature([], tf.int64),
-    }
+def classification_feature_spec(max_seq_length: int,
+                                 max_windows: Optional[int] = None) -> Dict[str, tf.io.FixedLenFeature]:
+    """How classify rows are parsed: one sequence per row, or with `max_windows` one document per row, the
+    Transform's long_text "windows" layout (`text_contract.windows.document_windows`: `MODEL_INPUTS` [W, L] and
+    `WINDOW_COUNT`); the label is the row's either way. The one place that says it."""
+    if max_windows is None:
+        sequence = tf.io.FixedLenFeature([max_seq_length], tf.int64)
+        return {
+            TOKEN_IDS: sequence,
+            SEGMENT_IDS: sequence,
+            PADDING_MASK: sequence,
+            LABEL_IDS: tf.io.FixedLenFeature([], tf.int64),
+        }
+    _check_max_windows(max_windows)
+    return {**{name: tf.io.FixedLenFeature([max_windows, max_seq_length], tf.int64) for name in MODEL_INPUTS},
+            WINDOW_COUNT: tf.io.FixedLenFeature([], tf.int64),
+            LABEL_IDS: tf.io.FixedLenFeature([], tf.int64)}
+
+
+def _check_max_windows(max_windows) -> None:
+    if not isinstance(max_windows, int) or isinstance(max_windows, bool) or max_windows < 1:
+        raise ValueError(f"max_windows must be None (one sequence or window per row) or an integer >= 1, got "
+                         f"{max_windows!r}")
 
 
 def classification_to_model(features: Dict[str, tf.Tensor], class_weights: Optional[tf.Tensor] = None):
@@ -131,20 +146,29 @@ def classification_to_model(features: Dict[str, tf.Tensor], class_weights: Optio
     return inputs, {"logits": labels}, {"logits": tf.gather(class_weights, labels)}
 
 
-def _labelled(files: List[str]):
+def _labelled(files: List[str], windowed: bool = False):
     """The label ids of the labelled rows of transformed classification TFRecords, in chunks (rows labelled -1,
-    the Transform's missing or unknown label, are left out: training skips them). Parses the label only."""
+    the Transform's missing or unknown label, are left out: training skips them). Parses the label only; with
+    `windowed` (rows are documents of windows) the window count too, and a document's label comes once per
+    window: the training rows are windows."""
     spec = {LABEL_IDS: tf.io.FixedLenFeature([], tf.int64)}
+    if windowed:
+        spec[WINDOW_COUNT] = tf.io.FixedLenFeature([], tf.int64)
     dataset = _records(files).batch(4096).map(
-        lambda records: tf.io.parse_example(records, spec)[LABEL_IDS], num_parallel_calls=tf.data.AUTOTUNE)
-    for labels in dataset.as_numpy_iterator():
+        lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
+    for parsed in dataset.as_numpy_iterator():
+        labels = parsed[LABEL_IDS]
+        if windowed:
+            labels = np.repeat(labels, parsed[WINDOW_COUNT])
         yield labels[labels >= 0]
 
 
-def label_counts(file_pattern, num_classes: int) -> List[int]:
-    """Labelled examples per class id in transformed classification TFRecords (`_labelled`): one pass."""
+def label_counts(file_pattern, num_classes: int, max_windows: Optional[int] = None) -> List[int]:
+    """Labelled examples per class id in transformed classification TFRecords (`_labelled`): one pass. With
+    `max_windows` (documents of windows) the examples are the windows, each counted for its document's label,
+    since those are what training steps over and weighs."""
     counts = np.zeros(num_classes, np.int64)
-    for labels in _labelled(_files(file_pattern)):
+    for labels in _labelled(_files(file_pattern), max_windows is not None):
         if labels.size and labels.max() >= num_classes:
             raise ValueError(f"{file_pattern}: label id {int(labels.max())} is not below num_classes={num_classes}")
         counts += np.bincount(labels, minlength=num_classes)
@@ -162,25 +186,37 @@ def classification_dataset(
     skip_batches: int = 0,
     feature_spec: Optional[Dict[str, tf.io.FixedLenFeature]] = None,
     class_weights: Optional[Sequence[float]] = None,
+    max_windows: Optional[int] = None,
 ) -> tf.data.Dataset:
     """Batches of transformed examples (`token_ids`, `segment_ids`, `padding_mask`, `label_ids`), with
     `class_weights[label]` as each example's loss weight when given (Keras' own `class_weight` refuses
     models with dict outputs, and ours name theirs).
 
+    With `max_windows` the rows are documents of up to that many windows (long_text "windows";
+    `classification_feature_spec`): each window in use becomes an example carrying its document's label (by the
+    windows' own `per_window_rows`, as task qa's questions are split), shuffled after the split so a document's
+    windows do not all share a batch. Evaluations then score windows too; one answer per document is the
+    export's (its windows' logits pooled).
+
     Without `repeat` (one pass, for evaluation) the labelled rows are counted first (one pass over their
     labels) and the dataset declares its number of batches: Keras then stops at the last batch, where with a
     length it cannot know (TFRecords, the label filter) it reads until the end and warns that the input "ran
     out of data" after every evaluation."""
-    spec = feature_spec or classification_feature_spec(max_seq_length)
+    spec = feature_spec or classification_feature_spec(max_seq_length, max_windows)
     files = _files(file_pattern)
     dataset = _records(files)
     dataset = _repeat_and_shuffle(dataset, shuffle=shuffle, seed=seed) if repeat else _one_pass(dataset)
     dataset = dataset.map(lambda record: tf.io.parse_single_example(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
     # Transform maps a missing or unknown label to -1: such rows cannot be trained or scored on.
     dataset = dataset.filter(lambda features: features[LABEL_IDS] >= 0)
+    if max_windows is not None:
+        per_window_rows = _windows_module().per_window_rows
+        dataset = dataset.batch(global_batch_size).map(per_window_rows, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        if repeat and shuffle:
+            dataset = dataset.shuffle(WINDOW_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
     if not repeat:
-        examples = sum(len(labels) for labels in _labelled(files))
+        examples = sum(len(labels) for labels in _labelled(files, max_windows is not None))
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(examples / global_batch_size)))
     weights = None if class_weights is None else tf.constant(list(class_weights), tf.float32)
     dataset = dataset.map(lambda features: classification_to_model(features, weights),
@@ -194,12 +230,13 @@ def classification_dataset(
 # - W: one question per row, the Transform's layout (text_contract/windows.py, `build_windows`): `MODEL_INPUTS`
 #   [W, L], the positions [W] and `WINDOW_COUNT` (the windows in use; the rest are padding), split into
 #   window rows here by the contract's own `per_window_rows`.
-# Windows shuffled after questions are split, so that a question's windows do not all share a batch.
-QA_WINDOW_SHUFFLE_BUFFER = 1_000
+# Windows shuffled after questions (or documents) are split, so that their windows do not all share a batch.
+WINDOW_SHUFFLE_BUFFER = 1_000
 
 
-def _qa_windows_module():
-    # Imported when a per-question layout is read: it imports tensorflow_text, which window rows never need.
+def _windows_module():
+    # Imported when a per-question (or per-document) layout is read: it imports tensorflow_text, which rows of
+    # one sequence never need.
     from text_contract import windows
 
     return windows
@@ -212,8 +249,7 @@ def qa_feature_spec(max_seq_length: int, max_windows: Optional[int] = None) -> D
         return {**{name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in MODEL_INPUTS},
                 START_POSITIONS: tf.io.FixedLenFeature([], tf.int64),
                 END_POSITIONS: tf.io.FixedLenFeature([], tf.int64)}
-    if not isinstance(max_windows, int) or isinstance(max_windows, bool) or max_windows < 1:
-        raise ValueError(f"max_windows must be None (one window per row) or an integer >= 1, got {max_windows!r}")
+    _check_max_windows(max_windows)
     return {**{name: tf.io.FixedLenFeature([max_windows, max_seq_length], tf.int64) for name in MODEL_INPUTS},
             START_POSITIONS: tf.io.FixedLenFeature([max_windows], tf.int64),
             END_POSITIONS: tf.io.FixedLenFeature([max_windows], tf.int64),
@@ -269,12 +305,12 @@ def qa_dataset(
         dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
         dataset = dataset.map(lambda records: tf.io.parse_example(records, spec), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        per_window_rows = _qa_windows_module().per_window_rows
+        per_window_rows = _windows_module().per_window_rows
         dataset = dataset.batch(global_batch_size)
         dataset = dataset.map(lambda records: per_window_rows(tf.io.parse_example(records, spec)),
                               num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         if repeat and shuffle:
-            dataset = dataset.shuffle(QA_WINDOW_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(WINDOW_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.batch(global_batch_size, drop_remainder=repeat)
     if not repeat:
         windows = _qa_window_count(files, max_windows)

@@ -42,7 +42,10 @@ that module) with the Transform's tokenizer and window settings: VocabTransform'
 in the transform graph (`features.TRANSFORM_OPTIONS_FILE`), else the Trainer's custom_config.
 
 classify: trains on the Transform's examples (gzipped TFRecords), then exports through `serving.export`
-into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). pretrain: trains on
+into `fn_args.serving_model_dir` (the SavedModel of `serving/contract.py`). A Transform of document windows
+(long_text "windows": token_ids [max_windows, max_seq_length]) trains on each window with its document's label
+(training_config max_windows_per_document, from the Transform output) and exports with the Transform's
+window_pooling (`classify_window_pooling`). pretrain: trains on
 PretrainingDataGen's examples and copies `final/` (albert_config.json + weights) to `serving_model_dir`,
 the artifact a classify Trainer warm-starts from (wire it as that Trainer's `base_model`).
 """
@@ -63,7 +66,9 @@ import tensorflow as tf
 from text_contract import storage, vocabulary
 from text_contract.features import (PRETRAINING_SUMMARY_FILE, TOKEN_IDS, TRANSFORM_OPTIONS_FILE,
                                     TRANSFORM_VOCABULARY_FILE)
-from text_contract.transform_options import SENTENCEPIECE_MODEL_PATH_KEY, TASK_KEY, TEXT_FEATURES_KEY, TransformOptions
+from text_contract.transform_options import (CLASSIFY_TASK, DEFAULT_WINDOW_POOLING, LONG_TEXT_KEY, LONG_TEXT_WINDOWS,
+                                             SENTENCEPIECE_MODEL_PATH_KEY, TASK_KEY, TEXT_FEATURES_KEY,
+                                             TransformOptions)
 from trainer import input_pipeline
 from trainer.checkpoints.convert import CONFIG_FILE
 from trainer.config import ConfigError
@@ -231,9 +236,9 @@ def _preset_name(config: TrainingConfig) -> Optional[str]:
     return config.preset
 
 
-def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int) -> None:
+def _check_transformed_spec(spec: Dict[str, Any], max_seq_length: int, max_windows: Optional[int] = None) -> None:
     """The trainer parses transformed examples with `classification_feature_spec`; it must be the Transform's."""
-    expected = input_pipeline.classification_feature_spec(max_seq_length)
+    expected = input_pipeline.classification_feature_spec(max_seq_length, max_windows)
     differing = {name: spec.get(name) for name in expected if spec.get(name) != expected[name]}
     if differing:
         raise ConfigError(f"the Transform's transformed features {differing} differ from what the trainer reads "
@@ -319,11 +324,16 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
         raise ConfigError("task classify needs the Transform output (wire the Trainer's transform_graph)")
     tf_transform_output = export.transform_output(fn_args.transform_output)
     labels = export.label_names_from_transform(tf_transform_output)
-    max_seq_length = export.max_seq_length_from_transform(tf_transform_output)
-    _check_transformed_spec(tf_transform_output.transformed_feature_spec(), max_seq_length)
+    max_seq_length, max_windows = export.sequence_layout_from_transform(tf_transform_output)
+    _check_transformed_spec(tf_transform_output.transformed_feature_spec(), max_seq_length, max_windows)
+    derived = {"max_seq_length": max_seq_length, "num_classes": len(labels)}
+    window_pooling = None
+    if max_windows is not None:  # long_text "windows": documents of windows, their logits pooled when served
+        derived["max_windows_per_document"] = max_windows
+        window_pooling = classify_window_pooling(custom_config, fn_args.transform_output, max_seq_length, max_windows)
 
     vocabulary_path = _vocabulary_path(custom_config, fn_args.transform_output)
-    config = training_config_from_fn_args(fn_args, {"max_seq_length": max_seq_length, "num_classes": len(labels)})
+    config = training_config_from_fn_args(fn_args, derived)
     served = custom_config.get(WARM_START_FROM_SERVED_KEY)
     warm_started_from = config.warm_start_path
     if served and not config.warm_start_path:
@@ -360,6 +370,7 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
                             TRAINING_SUMMARY_KEY: result.summary, "warm_started_from": warm_started_from,
                             RESUMED_FROM_STEP_KEY: result.resumed_from_step},
             overwrite=True,
+            window_pooling=window_pooling,
         )
     finally:
         if not chief:
@@ -368,23 +379,47 @@ def _run_classify(fn_args: Any, custom_config: Dict[str, Any]) -> None:
         _remove_finished(resume)
 
 
-def qa_transform_options(custom_config: Mapping[str, Any], transform_output: str, max_seq_length: int,
-                         max_windows: int) -> TransformOptions:
-    """The options the qa Transform ran with: VocabTransform's record in the transform graph
-    (`features.TRANSFORM_OPTIONS_FILE`: the vocabulary's tokenization included), or else the Trainer's own
-    custom_config (a pipeline hands the Trainer the Transform's custom_config; task qa is implied). The export
-    rebuilds the same windows from them, so they must give the Transform output's shape (ConfigError)."""
+def _transform_options(custom_config: Mapping[str, Any], transform_output: str,
+                       task: str) -> Tuple[TransformOptions, str]:
+    """The options the Transform ran with, and where they were read: VocabTransform's record in the transform
+    graph (`features.TRANSFORM_OPTIONS_FILE`: the vocabulary's tokenization included), or else the Trainer's own
+    custom_config (a pipeline hands the Trainer the Transform's custom_config; `task` is implied)."""
     recorded = os.path.join(transform_output, TRANSFORM_OPTIONS_FILE)
     if tf.io.gfile.exists(recorded):
         with tf.io.gfile.GFile(recorded) as handle:
             config, source = json.load(handle), recorded
     else:
-        config = {**custom_config, TASK_KEY: custom_config.get(TASK_KEY) or QA_TASK}
+        config = {**custom_config, TASK_KEY: custom_config.get(TASK_KEY) or task}
         source = "the Trainer's custom_config"
     try:
-        options = TransformOptions.from_custom_config(config, require_vocabulary=False)
+        return TransformOptions.from_custom_config(config, require_vocabulary=False), source
     except ValueError as error:
         raise ConfigError(f"the Transform's options ({source}): {error}") from None
+
+
+def classify_window_pooling(custom_config: Mapping[str, Any], transform_output: str, max_seq_length: int,
+                            max_windows: int) -> str:
+    """How the export pools a classify Transform's document windows: the `window_pooling` of the options it ran
+    with (`_transform_options`), which must give the Transform output's shape (ConfigError). Where neither
+    VocabTransform's record nor the Trainer's custom_config says windows (a Transform run outside VocabTransform,
+    its config not handed on), the default pooling."""
+    options, source = _transform_options(custom_config, transform_output, CLASSIFY_TASK)
+    if not options.windows:
+        logger.info("the Transform made document windows but %s does not say %s %r: pooling them by the default, "
+                    "%r", source, LONG_TEXT_KEY, LONG_TEXT_WINDOWS, DEFAULT_WINDOW_POOLING)
+        return DEFAULT_WINDOW_POOLING
+    if (options.max_windows_per_document, options.max_seq_length) != (max_windows, max_seq_length):
+        raise ConfigError(f"the Transform's options ({source}) say windows of {options.max_seq_length} positions, "
+                          f"{options.max_windows_per_document} per document, but its output has "
+                          f"{max_seq_length} and {max_windows}")
+    return options.window_pooling
+
+
+def qa_transform_options(custom_config: Mapping[str, Any], transform_output: str, max_seq_length: int,
+                         max_windows: int) -> TransformOptions:
+    """The options the qa Transform ran with (`_transform_options`). The export rebuilds the same windows from
+    them, so they must give the Transform output's shape (ConfigError)."""
+    options, source = _transform_options(custom_config, transform_output, QA_TASK)
     if options.task != QA_TASK or (options.max_seq_length, options.max_windows) != (max_seq_length, max_windows):
         raise ConfigError(f"the Transform's options ({source}) say task {options.task!r}, max_seq_length "
                           f"{options.max_seq_length} and max_windows {options.max_windows}, but its output has task "

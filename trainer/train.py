@@ -89,7 +89,8 @@ def fit_to_data(config: TrainingConfig, train_files: Union[str, Sequence[str]]) 
     one pass over the labels of `train_files`. Every worker counts the same files, so all agree."""
     if not config.needs_label_counts:
         return config
-    counts = input_pipeline.label_counts(train_files, config.num_classes)
+    # With windows (max_windows_per_document) the examples counted are the windows: what a step's batch holds.
+    counts = input_pipeline.label_counts(train_files, config.num_classes, config.max_windows_per_document)
     fitted = config.with_label_counts(counts)
     if config.epochs is not None:
         logger.info("%d labelled train examples %s: %g epochs of batch %d -> %d steps (checkpoints every %d, "
@@ -277,12 +278,15 @@ def _datasets(config: TrainingConfig, albert_config: AlbertConfig, train_files, 
     datasets = {
         "train": input_pipeline.classification_dataset(
             train_files, config.global_batch_size, config.max_seq_length, seed=config.seed, skip_batches=initial_step,
-            class_weights=config.class_weight_values(),
+            class_weights=config.class_weight_values(), max_windows=config.max_windows_per_document,
         )
     }
     if eval_files:
+        # With windows, evaluations score windows (each with its document's label); the export's pooled answer
+        # per document is what the pipeline's Evaluator scores.
         datasets["eval"] = input_pipeline.classification_dataset(
-            eval_files, config.global_batch_size, config.max_seq_length, shuffle=False, repeat=False
+            eval_files, config.global_batch_size, config.max_seq_length, shuffle=False, repeat=False,
+            max_windows=config.max_windows_per_document,
         )
     return datasets
 

@@ -12,10 +12,11 @@ from trainer.config import ConfigError
 
 # Tasks a pipeline fine-tunes on; "pretrain" is the MLM + SOP task of the pretraining branch.
 FINE_TUNING_TASKS = ("classify",)
-# Extractive question answering (issue 15): start and end positions of the answer in each window. Trained by
-# trainer.train; not yet among FINE_TUNING_TASKS, which the pipeline config offers, until run_fn can export it.
-# The Transform's name for the task (text_contract.transform_options), so that both say the same.
+# Extractive question answering (issue 15): start and end positions of the answer in each window; the
+# Transform's name for the task (text_contract.transform_options), so that both say the same. Not among
+# FINE_TUNING_TASKS, the classification tasks (epochs, class weights); the pipeline offers PIPELINE_TASKS.
 TASKS = ("pretrain",) + FINE_TUNING_TASKS + (QA_TASK,)
+PIPELINE_TASKS = FINE_TUNING_TASKS + (QA_TASK,)
 OPTIMIZERS = ("auto", "lamb", "adamw")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -141,6 +142,11 @@ class TrainingConfig:
     # Task qa: the rows are questions with up to this many windows each (the Transform's layout,
     # text_contract/windows.py); None: one window per row (trainer/input_pipeline.py: qa_feature_spec).
     qa_max_windows: Optional[int] = None
+    # Task classify with the Transform's long_text "windows": the rows are documents with up to this many windows
+    # each (text_contract/windows.py: document_windows), trained on as one example per window with the
+    # document's label; None: one sequence per row (trainer/input_pipeline.py: classification_feature_spec).
+    # run_fn reads it from the Transform output.
+    max_windows_per_document: Optional[int] = None
     warm_start_path: Optional[str] = None  # a directory written by `albert-tfx convert` or our pretraining
     dynamic_masking: bool = False
     log_every_steps: int = 10
@@ -216,6 +222,11 @@ class TrainingConfig:
         check(isinstance(self.qa_with_no_answer, bool), "qa_with_no_answer", "must be true or false")
         check(self.qa_max_windows is None or (integer(self.qa_max_windows) and self.qa_max_windows >= 1),
               "qa_max_windows", "must be None or an integer >= 1")
+        check(self.max_windows_per_document is None
+              or (integer(self.max_windows_per_document) and self.max_windows_per_document >= 1),
+              "max_windows_per_document", "must be None or an integer >= 1")
+        check(self.max_windows_per_document is None or self.task in FINE_TUNING_TASKS, "max_windows_per_document",
+              f"applies to the classification tasks {FINE_TUNING_TASKS} only (long documents read as windows)")
         for name, is_set in (("qa_with_no_answer", self.qa_with_no_answer), ("qa_max_windows", self.qa_max_windows)):
             check(not is_set or self.task == QA_TASK, name, f"applies to task {QA_TASK!r} only")
         check(self.learning_rate > 0, "learning_rate", "must be positive")

@@ -258,3 +258,37 @@ def test_a_remote_output_dir_needs_a_local_metadata_file_and_s3_reaches_the_beam
     local = PipelineConfig().with_overrides({"data.path": str(tmp_path / "data"),
                                              "orchestration.output_dir": str(tmp_path / "out")}).resolved()
     assert "--beam_plugins=tensorflow_io" not in create_pipeline(local, inputs.plan_input(local.data)).beam_pipeline_args
+
+
+def test_task_qa_builds_windows_a_step_budget_and_the_qa_gate():
+    from pipeline import evaluation, pipeline as pipeline_lib
+
+    config = PipelineConfig().with_overrides({"training.task": "qa", "qa.doc_stride": "96", "qa.max_windows": "4",
+                                              "qa.min_f1": "0.4", "qa.with_no_answer": "true"})
+    options = config.transform_options()
+    assert (options.task, options.max_seq_length, options.doc_stride, options.max_windows) == ("qa", 256, 96, 4)
+    assert options.text_features == ("question", "context") and options.label_feature is None
+    assert config.vocabulary_parameters()["text_features"] == ["question", "context"]
+    training = config.trainer_training_config()
+    # steps, not epochs (a question's window count is unknown before the data is read); windows are scored by loss
+    assert training["train_steps"] == config.training.max_train_steps and "epochs" not in training
+    assert training["select_best_metric"] == "val_loss" and "class_weights" not in training
+    assert training["qa_with_no_answer"] is True
+    custom = pipeline_lib.trainer_custom_config(config)
+    assert "warm_start_from_served" not in custom and custom["text_features"] == ["question", "context"]
+    assert evaluation.qa_gate_parameters(config.qa) == {"min_f1": 0.4, "max_f1_drop": 0.01, "language": "auto"}
+    fixed = config.with_overrides({"training.train_steps": "300", "training.max_seq_length": "384"})
+    assert fixed.trainer_training_config()["train_steps"] == 300 and fixed.transform_options().max_seq_length == 384
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"training.task": "qa", "data.format": "tsv"}, "data.format=tsv and training.task=qa"),
+    ({"data.format": "json"}, "data.format=json and training.task=classify"),
+    ({"training.task": "qa", "qa.doc_stride": "0"}, "qa.doc_stride must be >= 1, got 0"),
+    ({"training.task": "qa", "qa.max_f1_drop": "5"}, r"qa.max_f1_drop must be in \[0, 1\]"),
+    ({"training.task": "qa", "qa.language": "fr"}, "qa.language must be one of"),
+    ({"training.task": "qa", "data.label_values": "a,b"}, "data.label_values does not apply to training.task qa"),
+])
+def test_task_qa_bad_values_name_the_field(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        PipelineConfig().with_overrides(overrides)

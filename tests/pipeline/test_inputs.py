@@ -103,3 +103,37 @@ def test_remote_data_needs_a_format_and_is_not_listed():
         inputs.plan_any_input(DataConfig(path="gs://bucket/data"))
     plan = inputs.plan_any_input(DataConfig(path="gs://bucket/data", format="csv"))
     assert plan.split_patterns == (("train", "train.csv"), ("eval", "dev.csv"))
+
+
+SQUAD = '{"version": "1.1", "data": [{"title": "t", "paragraphs": []}]}'
+
+
+def test_task_qa_reads_json_pairs_single_files_and_spans(tmp_path):
+    qa_data = PipelineConfig().with_overrides({"training.task": "qa", "data.path": str(tmp_path)}).data
+    _write(tmp_path / "train.json", SQUAD)
+    _write(tmp_path / "dev.json", SQUAD)
+    _write(tmp_path / "README.csv", "text,label\nnot,qa\n")  # not QA data: ignored by task qa
+    plan = inputs.plan_input(qa_data, qa=True)
+    assert plan.format == "json" and plan.split_patterns == (("train", "train.json"), ("eval", "dev.json"))
+    single = tmp_path / "one"
+    _write(single / "cmrc.json", SQUAD)
+    _write(single / "LICENCE", "text")
+    plan = inputs.plan_input(DataConfig(path=str(single)), qa=True)
+    assert plan.split_patterns == (("train", "*.json"),)  # one split: QaExampleGen splits it by article
+    _write(tmp_path / "spans" / "span-3" / "squad.json", SQUAD)
+    plan = inputs.plan_input(DataConfig(path=str(tmp_path / "spans")), qa=True)
+    assert plan.span == 3 and plan.split_patterns == (("train", "span-{SPAN}/*.json"),)
+    remote = inputs.plan_any_input(DataConfig(path="gs://bucket/squad"), qa=True)
+    assert remote.format == "json" and remote.split_patterns == (("train", "train.json"), ("eval", "dev.json"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not valid JSON"),
+    ('{"data": {}}', 'not SQuAD-format JSON: the top-level object has an object as its "data" list'),
+    ('{"data": []}', "its 'data' list holds no article"),
+])
+def test_task_qa_refuses_files_that_are_not_squad_json_naming_them(tmp_path, text, message):
+    path = _write(tmp_path / "train.json", text)
+    with pytest.raises(inputs.InputError, match=message) as caught:
+        inputs.plan_input(DataConfig(path=str(path)), qa=True)
+    assert str(path) in str(caught.value)

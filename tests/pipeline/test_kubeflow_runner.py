@@ -173,6 +173,33 @@ def test_the_parameters_come_from_the_config(compiled):
     assert transform["text_features"] == ["text"] and transform["label_feature"] == "label"
 
 
+def test_a_qa_pipeline_compiles_with_the_qa_components_and_their_parameters(tmp_path):
+    """Task qa on remote JSON: QaExampleGen (train.json/dev.json), the vocabulary over questions and contexts,
+    the Transform's windows, a qa Trainer and QaEvaluator with the qa section's gate, and an InfraValidator that
+    only loads the model (TFX's requests are built from tf.Examples; the qa signature takes strings)."""
+    path = tmp_path / "qa.json"
+    argv = ["compile", "--target", "kubeflow", "--output-file", str(path), "--task", "qa", "--data", "gs://acme-ml/squad",
+            "--set", "training.train_steps=500", "--set", "qa.min_f1=0.55", "--set", "qa.doc_stride=96"]
+    assert cli.main(argv) == 0
+    job = json_format.Parse(path.read_text(), pipeline_spec_pb2.PipelineJob())
+    spec = json_format.ParseDict(json_format.MessageToDict(job.pipeline_spec), pipeline_spec_pb2.PipelineSpec())
+    compiled = Compiled(None, job, spec, None)
+    tasks = set(spec.root.dag.tasks)
+    assert {"QaExampleGen", "VocabTransform", "Trainer", "Evaluator", "InfraValidator", "ServingPusher"} <= tasks
+    assert "TextExampleGen" not in tasks
+    input_config = json.loads(compiled.parameters("QaExampleGen")["input_config"])
+    assert [split["pattern"] for split in input_config["splits"]] == ["train.json", "dev.json"]
+    assert json.loads(compiled.parameters("SentencePieceVocab")["text_features"]) == ["question", "context"]
+    transform = json.loads(compiled.parameters("VocabTransform")["custom_config"])
+    assert transform["task"] == "qa" and transform["doc_stride"] == 96
+    trainer = json.loads(compiled.parameters("Trainer")["custom_config"])
+    assert trainer["training_config"]["task"] == "qa" and trainer["training_config"]["train_steps"] == 500
+    assert "warm_start_from_served" not in trainer  # a classifier's weights: not for a qa model
+    evaluator = compiled.parameters("Evaluator")
+    assert evaluator["min_f1"] == 0.55 and evaluator["max_f1_drop"] == 0.01
+    assert "request_spec" not in compiled.parameters("InfraValidator")
+
+
 def test_a_missing_dataflow_option_is_one_line_and_writes_nothing(capsys, tmp_path):
     target = tmp_path / "pipeline.json"
     argv = ["compile", "--target", "kubeflow", "--output-file", str(target), "--set",

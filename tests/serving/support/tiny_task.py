@@ -75,7 +75,8 @@ def _write_transformed(path: str, instances, schema) -> None:
             writer.write(coder.encode(instance))
 
 
-def build_tiny_task(root: str) -> TinyTask:
+def build_tiny_task(root: str, max_seq_length: int = MAX_SEQ_LENGTH, **long_text) -> TinyTask:
+    """`long_text`: TransformOptions' long-document settings (long_text="windows", ...), for document windows."""
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
@@ -86,7 +87,7 @@ def build_tiny_task(root: str) -> TinyTask:
         vocab_size = pieces.piece_count(handle.read())
     config = transform_options.TransformOptions(
         text_features=(TEXT_FEATURE,), sentencepiece_model_path=spm_model, label_feature=LABEL_FEATURE,
-        max_seq_length=MAX_SEQ_LENGTH).to_custom_config()
+        max_seq_length=max_seq_length, **long_text).to_custom_config()
     # VarLenFeature text, as SchemaGen infers for a CSV column: serving must build sparse input for it.
     spec = {TEXT_FEATURE: tf.io.VarLenFeature(tf.string), LABEL_FEATURE: tf.io.FixedLenFeature([], tf.string)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
@@ -116,6 +117,19 @@ def tiny_task() -> TinyTask:
     root = tempfile.mkdtemp(prefix="albert-tfx-tiny-task-")
     atexit.register(shutil.rmtree, root, True)
     return build_tiny_task(root)
+
+
+# The tiny task as long documents (issue 15 item 6): windows of 8 positions (6 pieces) every 3 pieces, at most 4
+# per document, so that its sentences make 1 to 4 windows and the longest lose their tail.
+WINDOWS_MAX_SEQ_LENGTH = 8
+WINDOW_OPTIONS = {"long_text": "windows", "long_text_stride": 3, "max_windows_per_document": 4}
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_windows_task() -> TinyTask:
+    root = tempfile.mkdtemp(prefix="albert-tfx-tiny-windows-task-")
+    atexit.register(shutil.rmtree, root, True)
+    return build_tiny_task(root, WINDOWS_MAX_SEQ_LENGTH, **WINDOW_OPTIONS)
 
 
 def albert_config_file(directory: str, vocab_size: int) -> str:
