@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Sequence
 
 from absl import logging
 
-from components import qa_scoring
+from components import qa_baseline, qa_scoring
 from components.qa_evaluator.gate import ModelScores
 from components.qa_evaluator.questions import EvalQuestion
 from serving import contract
@@ -84,6 +84,11 @@ def scoring_language(language: str, questions: Sequence[EvalQuestion]) -> str:
     model's predictions then)."""
     gold = [answer for q in questions for answer in q.gold_answers]
     return qa_scoring.resolve_language(language, gold or [q.context for q in questions])
+
+
+def rule_answers(questions: Sequence[EvalQuestion], language: str) -> List[str]:
+    """The non-learned answerer's answers (components/qa_baseline.py), in order: the scale for the model's."""
+    return [qa_baseline.answer_question(q.question, q.context, language) for q in questions]
 
 
 def score(questions: Sequence[EvalQuestion], answers: Sequence[str], language: str) -> ModelScores:

@@ -70,8 +70,9 @@ class Executor(base_executor.BaseExecutor):
             same = baseline.uri == model.uri
             baseline_scores = candidate if same else _model_scores(baseline, eval_questions, options, language,
                                                                    "baseline")
+        rule = answering.score(eval_questions, answering.rule_answers(eval_questions, language), language)
         report = gate.build_report(candidate, baseline_scores, options.min_f1, options.max_f1_drop, language,
-                                   options.eval_split)
+                                   options.eval_split, rule_baseline=rule)
 
         gate.write_report(report, evaluation.uri)
         evaluation.set_float_custom_property(spec.EXACT_MATCH_PROPERTY, candidate.exact_match)

@@ -46,10 +46,15 @@ class GateReport:
     reasons: List[str]  # why it was not blessed, one sentence per failed threshold; empty when blessed
     language: str = ""  # the scoring rules used, "en" or "zh"
     eval_split: str = ""
+    # The non-learned answerer's scores on the same questions (components/qa_baseline.py: the context after the
+    # longest overlap with the question), for scale: a model below it learned less than a string match knows.
+    # Reported, not gated.
+    rule_baseline: Optional[ModelScores] = None
 
     def to_dict(self) -> Dict[str, Any]:
         values = dataclasses.asdict(self)
         values["baseline"] = values["baseline"] or {}  # the file's "no baseline"
+        values["rule_baseline"] = values["rule_baseline"] or {}
         return values
 
     def to_json(self) -> str:
@@ -60,6 +65,7 @@ class GateReport:
         values = dict(values)
         values["candidate"] = ModelScores(**values["candidate"])
         values["baseline"] = ModelScores(**values["baseline"]) if values.get("baseline") else None
+        values["rule_baseline"] = ModelScores(**values["rule_baseline"]) if values.get("rule_baseline") else None
         return cls(**values)
 
     @classmethod
@@ -80,10 +86,10 @@ def judge(candidate: ModelScores, baseline: Optional[ModelScores], floor: float,
 
 
 def build_report(candidate: ModelScores, baseline: Optional[ModelScores], floor: float, max_drop: Optional[float],
-                 language: str = "", eval_split: str = "") -> GateReport:
+                 language: str = "", eval_split: str = "", rule_baseline: Optional[ModelScores] = None) -> GateReport:
     blessed, reasons = judge(candidate, baseline, floor, max_drop)
     return GateReport(candidate=candidate, baseline=baseline, floor=floor, max_drop=max_drop, blessed=blessed,
-                      reasons=reasons, language=language, eval_split=eval_split)
+                      reasons=reasons, language=language, eval_split=eval_split, rule_baseline=rule_baseline)
 
 
 def describe(report: GateReport) -> str:
@@ -92,6 +98,8 @@ def describe(report: GateReport) -> str:
     candidate = report.candidate
     where = ", ".join(part for part in (report.language, f"{candidate.question_count:,} questions") if part)
     line = f"QA {report.eval_split or 'eval'} ({where}): exact match {candidate.exact_match:.4f}, F1 {candidate.f1:.4f}"
+    if report.rule_baseline is not None:
+        line += f" (non-learned rule: F1 {report.rule_baseline.f1:.4f})"
     line += f"; last blessed F1 {report.baseline.f1:.4f}" if report.baseline is not None else "; no blessed model yet"
     rules = f"F1 floor {report.floor:.4f}"
     if report.max_drop is not None:

@@ -10,7 +10,7 @@ from tfx.components.pusher import executor as pusher_executor
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.types import channel, standard_artifacts
 
-from components import qa_scoring
+from components import qa_baseline, qa_scoring
 from components.qa_evaluator import QaEvaluator, gate, spec
 from tests.components.qa_evaluator import support
 from tests.serving.support.exports import in_process
@@ -54,6 +54,10 @@ def test_the_executor_scores_the_export_and_blesses_as_tfx_s_evaluator(tmp_path)
     report = gate.read_report(evaluation.uri)
     assert (report.blessed, report.baseline, report.language, report.reasons) == (True, None, "en", [])
     assert report.candidate == gate.ModelScores(expected.exact_match / 100, f1, 3)
+    # the non-learned rule's scores on the same questions, for scale (reported, not gated)
+    rule = qa_scoring.evaluate(dict(zip("abc", (qa_baseline.answer_question(q, c, "en") for q, c in zip(
+        QUESTIONS, CONTEXTS)))), dict(zip("abc", gold)), "en")
+    assert report.rule_baseline == gate.ModelScores(rule.exact_match / 100, rule.f1 / 100, 3)
 
     # Against a baseline (the same export under another Model artifact, scored again): as good, which passes with
     # no drop allowed; but a floor above the candidate's F1 refuses it, with the reason.

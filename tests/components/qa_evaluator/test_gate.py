@@ -85,6 +85,10 @@ def test_describe_says_the_scores_and_the_decision_in_one_line():
     assert describe(refused) == ("QA eval (zh, 8 questions): exact match 0.0500, F1 0.1200; no blessed model yet; "
                                  "not blessed: f1 0.1200 is below the floor 0.3000")
     assert "\n" not in describe(GateReport.from_json(refused.to_json()))
+    with_rule = build_report(scores(0.12, 0.05, 8), None, FLOOR, None, "zh", "eval", rule_baseline=scores(0.2, 0.03, 8))
+    assert describe(with_rule).startswith("QA eval (zh, 8 questions): exact match 0.0500, F1 0.1200 (non-learned rule: "
+                                          "F1 0.2000); no blessed model yet")
+    assert GateReport.from_json(with_rule.to_json()) == with_rule
 
 
 def test_options_are_checked_and_name_the_value_received():
