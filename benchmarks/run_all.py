@@ -34,6 +34,11 @@ RUNS = {
     "quality_pretrain": (
         ("--budget-minutes", "12", "--fine-tune-budget-minutes", "20", "--holdout", "600", "--eval-every", "400"),
     ),
+    # QA on DRCD + CMRC 2018 (issue 15): from scratch, and warm-started from pretraining on the contexts within the
+    # same budget, each scored on held-out CMRC articles beside the non-learned baseline; the qa signature's speed.
+    "quality_qa": (
+        ("--budget-minutes", "30"),
+    ),
 }
 
 

@@ -36,6 +36,7 @@ def _alive(processes):
 
 
 def test_a_signal_ends_the_children_and_raises_with_its_exit_code_and_one_line(capfd):
+    handlers_before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(interrupts.RunInterrupted) as caught:
         with interrupts.StopOnSignals("probe", exit_process=False):
             with interrupts.stage(lambda: "during StepTwo"):
@@ -57,18 +58,18 @@ def test_a_signal_ends_the_children_and_raises_with_its_exit_code_and_one_line(c
     out, err = capfd.readouterr()
     assert out == ""
     assert err == f"probe: interrupted by SIGTERM during StepTwo; {interrupts.RESUME_HINT}\n"
-    # the guard gave the signals back
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    # the guard gave the signals back (what they were: a shell's background job starts with SIGINT ignored)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers_before
 
 
 def test_without_a_signal_the_guard_changes_nothing(capfd):
+    handlers_before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(ValueError, match="bad row"):
         with interrupts.StopOnSignals("probe", exit_process=False):
             print("progress")
             raise ValueError("bad row")
     assert capfd.readouterr().out == "progress\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers_before
 
 
 @pytest.fixture
