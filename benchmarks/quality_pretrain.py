@@ -145,7 +145,8 @@ def corpus_lines(corpus: Corpus, limit: Optional[int]) -> Tuple[List[str], List[
     return zh_review_documents(limit)
 
 
-def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_factor: int, seed: int) -> Dict:
+def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_factor: int, seed: int,
+                     max_seq_length: int = MAX_SEQ_LENGTH, max_predictions: int = MAX_PREDICTIONS) -> Dict:
     """The PretrainingDataGen method in one process (its reader and generation.py) -> gzipped tf.Examples.
 
     Returns counts and the masked-target piece histogram (for the MLM chance level)."""
@@ -155,7 +156,7 @@ def generate_records(text_path: Path, model_path: Path, out_path: Path, dupe_fac
     from components.pretraining_data import beam_pipeline, generation, spec
     from text_contract import features, pieces
 
-    params = spec.resolve_parameters({"max_seq_length": MAX_SEQ_LENGTH, "max_predictions_per_seq": MAX_PREDICTIONS,
+    params = spec.resolve_parameters({"max_seq_length": max_seq_length, "max_predictions_per_seq": max_predictions,
                                       "dupe_factor": dupe_factor, "seed": seed})
     processor = beam_pipeline.load_sentencepiece(str(model_path))
     pieces.check_special_pieces(processor, str(model_path))

@@ -354,39 +354,13 @@ def generate_pretraining_records(contexts: Sequence[str], model_path: Path, out_
     """MLM + SOP instances of `contexts` (one context a document) by the PretrainingDataGen method
     (components/pretraining_data: its text-file reader splits a document into sentences, generation.py masks
     and pairs them) -> gzipped tf.Examples."""
-    import numpy as np
-    import tensorflow as tf
-
-    from components.pretraining_data import beam_pipeline, generation, spec
-    from text_contract import pieces
+    from benchmarks import quality_pretrain
 
     text_path = out_path.with_suffix(".txt")
     text_path.write_text("".join(" ".join(c.split()) + "\n\n" for c in contexts), encoding="utf-8")
-    params = spec.resolve_parameters({"max_seq_length": PRETRAIN_SEQ_LENGTH,
-                                      "max_predictions_per_seq": PRETRAIN_MAX_PREDICTIONS,
-                                      "dupe_factor": PRETRAIN_DUPE_FACTOR, "seed": 0})
-    processor = beam_pipeline.load_sentencepiece(str(model_path))
-    pieces.check_special_pieces(processor, str(model_path))
-    word_starts = beam_pipeline.word_start_table(processor)
-    config = generation.GenerationConfig(vocab_size=processor.get_piece_size(), **spec.generation_kwargs(params))
-    reader = beam_pipeline.ReadTextFileDocuments(params[spec.MAX_DOCUMENT_CHARS_KEY])
-    stats = collections.Counter()
-    with tf.io.TFRecordWriter(str(out_path), "GZIP") as writer:
-        for item in reader.process(str(text_path)):
-            if not isinstance(item, tuple):  # a TaggedOutput with read statistics
-                continue
-            doc_key, texts = item
-            sentences = [(np.asarray(ids, dtype=np.int64), word_starts[ids])
-                         for ids in processor.encode(list(texts)) if ids]
-            if len(sentences) < 2:
-                stats["skipped_short_documents"] += 1
-                continue
-            stats["documents"] += 1
-            for instances in generation.generate(sentences, config, doc_key):
-                for instance in instances:
-                    writer.write(generation.serialize_instance(instance, config))
-                    stats["instances"] += 1
-    return dict(stats)
+    return quality_pretrain.generate_records(text_path, model_path, out_path, PRETRAIN_DUPE_FACTOR, seed=0,
+                                             max_seq_length=PRETRAIN_SEQ_LENGTH,
+                                             max_predictions=PRETRAIN_MAX_PREDICTIONS)["counts"]
 
 
 # --- evaluation ------------------------------------------------------------------------------------------
@@ -595,7 +569,7 @@ def run(args, recipe: Recipe, work: Path) -> Dict:
         contexts = sorted({q.context for q in train_questions})
         pretrain_data = generate_pretraining_records(contexts, work / "spm.model", work / "pretrain.tfrecord.gz")
         data_seconds = time.perf_counter() - pretrain_started
-        print(f"[pretrain] {pretrain_data['instances']} instances of {pretrain_data['documents']} contexts in "
+        print(f"[pretrain] {pretrain_data['instances']} instances of {pretrain_data['documents_used']} contexts in "
               f"{data_seconds:.0f}s", flush=True)
         pretrain_budget = budget_s * args.pretrain_fraction
         pretrained = budgeted_train(
@@ -608,7 +582,7 @@ def run(args, recipe: Recipe, work: Path) -> Dict:
         results.update({f"pretrain_{k}": v for k, v in pretrained["keys"].items()})
         results.update({"pretrain_final_train_metrics": final_metrics,
                         "pretrain_instances": pretrain_data["instances"],
-                        "pretrain_documents": pretrain_data["documents"],
+                        "pretrain_documents": pretrain_data["documents_used"],
                         "pretrain_data_wall_seconds": round(data_seconds, 1),
                         "pretrain_budget_minutes": round(pretrain_budget / 60, 2),
                         "pretrain_fraction": args.pretrain_fraction,
