@@ -63,3 +63,15 @@ def time_interleaved(functions: Dict[str, Callable], args, plan: Plan) -> Dict[s
             function(*args)
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def changed_flags(recipe) -> List[str]:
+    """The command-line flags (`--field-name value`) of a recipe dataclass's fields that differ from its
+    defaults: the part of a benchmark's command that says how this run was not the default one."""
+    default = type(recipe)()
+    out: List[str] = []
+    for field in dataclasses.fields(recipe):
+        value = getattr(recipe, field.name)
+        if value != getattr(default, field.name):
+            out += [f"--{field.name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+    return out

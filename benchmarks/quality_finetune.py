@@ -71,7 +71,7 @@ from typing import Dict, List, Optional, Sequence, Tuple  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
-from benchmarks import report  # noqa: E402
+from benchmarks import harness, report  # noqa: E402
 
 BENCHMARK = "quality_finetune"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,13 +105,7 @@ class Recipe:
     eval_every: int = 0
 
     def flags(self) -> List[str]:
-        default = Recipe()
-        out = []
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value != getattr(default, field.name):
-                out += [f"--{field.name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-        return out
+        return harness.changed_flags(self)
 
 
 # Per dataset: files, header, label parsing, coverage, the accuracy target of issue 4, and the shortest

@@ -81,7 +81,7 @@ from typing import Dict, List, Optional, Sequence  # noqa: E402
 warnings.filterwarnings("ignore")
 
 from benchmarks import quality_finetune as finetune  # noqa: E402
-from benchmarks import quality_pretrain  # noqa: E402
+from benchmarks import harness, quality_pretrain  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.harness import CpuShare, Plan  # noqa: E402
 
@@ -133,13 +133,7 @@ class Recipe:
     train_windows: str = "answer"
 
     def flags(self) -> List[str]:
-        default = Recipe()
-        out = []
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value != getattr(default, field.name):
-                out += [f"--{field.name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-        return out
+        return harness.changed_flags(self)
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -354,8 +348,6 @@ def generate_pretraining_records(contexts: Sequence[str], model_path: Path, out_
     """MLM + SOP instances of `contexts` (one context a document) by the PretrainingDataGen method
     (components/pretraining_data: its text-file reader splits a document into sentences, generation.py masks
     and pairs them) -> gzipped tf.Examples."""
-    from benchmarks import quality_pretrain
-
     text_path = out_path.with_suffix(".txt")
     text_path.write_text("".join(" ".join(c.split()) + "\n\n" for c in contexts), encoding="utf-8")
     return quality_pretrain.generate_records(text_path, model_path, out_path, PRETRAIN_DUPE_FACTOR, seed=0,
