@@ -761,7 +761,7 @@ class PipelineConfig:
             if self.is_qa:
                 return TransformOptions(
                     task=QA_TASK, lower_case=self.lower_case(),
-                    max_seq_length=self.training.max_seq_length or transform_options.DEFAULT_QA_MAX_SEQ_LENGTH,
+                    max_seq_length=self.training.longest_seq_length(),
                     max_query_length=self.qa.max_query_length, doc_stride=self.qa.doc_stride,
                     max_windows=self.qa.max_windows, **self.data.long_text_options())
             return TransformOptions(

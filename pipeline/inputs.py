@@ -22,14 +22,13 @@ import os
 import re
 from typing import List, Optional, Sequence, Tuple
 
-from pipeline.configs import DataConfig
+from pipeline.configs import JSON_FORMAT, DataConfig
 from text_contract import storage
 
 EVAL_NAMES = ("dev", "eval", "validation", "valid")
 TEXT_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv"}
 TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".gz")
 JSON_EXTENSION = ".json"
-JSON_FORMAT = "json"
 SPAN_DIR = re.compile(r"^span-(\d+)$")
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 

@@ -81,30 +81,22 @@ def _infra_validator(config: PipelineConfig, model, examples):
     eval examples. A qa export has neither (its `qa` signature takes strings, which TFX's requests, built from
     tf.Examples, cannot fill): TF Serving must load it, and the canary-free check stops there."""
     image, _, tag = deploy.TF_SERVING_IMAGE.rpartition(":")
-    if config.is_qa:
-        return ServingInfraValidator(
-            model=model,
-            serving_spec=tfx.proto.ServingSpec(
-                tensorflow_serving=tfx.proto.TensorFlowServing(image_name=image, tags=[tag]),
-                kubernetes=tfx.proto.KubernetesConfig(),
-                model_name=config.serving.model_name),
-            validation_spec=tfx.proto.ValidationSpec(
-                max_loading_time_seconds=max(1, round(config.serving.canary_timeout_s))),
-        ).with_id("InfraValidator")
+    requests = {}
+    if not config.is_qa:
+        # TFX builds its requests from serialized tf.Examples: the signatures that read them (not serving_default).
+        requests = {"examples": examples, "request_spec": tfx.proto.RequestSpec(
+            tensorflow_serving=tfx.proto.TensorFlowServingRequestSpec(
+                signature_names=[contract.CLASSIFY_SIGNATURE, contract.EXAMPLES_SIGNATURE]),
+            split_name=CANARY_SPLIT, num_examples=canary_lib.DEFAULT_SAMPLE_SIZE)}
     return ServingInfraValidator(
         model=model,
-        examples=examples,
         serving_spec=tfx.proto.ServingSpec(
             tensorflow_serving=tfx.proto.TensorFlowServing(image_name=image, tags=[tag]),
             kubernetes=tfx.proto.KubernetesConfig(),
             model_name=config.serving.model_name),
-        # TFX builds its requests from serialized tf.Examples: the signatures that read them (not serving_default).
-        request_spec=tfx.proto.RequestSpec(
-            tensorflow_serving=tfx.proto.TensorFlowServingRequestSpec(
-                signature_names=[contract.CLASSIFY_SIGNATURE, contract.EXAMPLES_SIGNATURE]),
-            split_name=CANARY_SPLIT, num_examples=canary_lib.DEFAULT_SAMPLE_SIZE),
         validation_spec=tfx.proto.ValidationSpec(
             max_loading_time_seconds=max(1, round(config.serving.canary_timeout_s))),
+        **requests,
     ).with_id("InfraValidator")
 
 
